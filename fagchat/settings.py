@@ -26,6 +26,7 @@ SETTINGS: Dict[str, Setting] = {
         Setting("FAGCHAT_HOST", "127.0.0.1", "Address every server binds to."),
         Setting("FAGCHAT_RASA_PORT", "5005", "Port of the Rasa server (chat channel)."),
         Setting("FAGCHAT_ACTIONS_PORT", "5055", "Port of the action server."),
+        Setting("FAGCHAT_ACTIONS_WORKERS", "1", "Worker processes of the action server."),
         Setting("FAGCHAT_WEB_PORT", "8080", "Port of the web process (widget, demo page)."),
         Setting("FAGCHAT_STAFF_PORT", "8081", "Port of the staff review app."),
         Setting(
@@ -51,6 +52,11 @@ SETTINGS: Dict[str, Setting] = {
             "http://localhost:8080,http://127.0.0.1:8080",
             "Comma-separated website origins allowed to call the chat endpoint (CORS).",
         ),
+        Setting(
+            "FAGCHAT_PROXY_TIMEOUT",
+            "20",
+            "Seconds the web process waits for Rasa before answering 503 bot_unavailable.",
+        ),
         Setting("FAGCHAT_LOG_LEVEL", "INFO", "Log level of Fagchat's own loggers."),
         Setting(
             "FAGCHAT_RETENTION_DAYS", "90", "Conversations older than this are purged."
@@ -61,6 +67,41 @@ SETTINGS: Dict[str, Setting] = {
             "Where set-up builds the Danish spaCy pipeline (config.yml loads it).",
         ),
         Setting("FAGCHAT_VAR_DIR", "var", "Runtime data: database, logs, run files."),
+        # Staff review app (fagchat/staff, docs/staff.md)
+        Setting(
+            "FAGCHAT_STAFF_SECURE_COOKIE",
+            "0",
+            "1 marks the staff session cookie Secure (set it when served over HTTPS).",
+        ),
+        Setting(
+            "FAGCHAT_STAFF_SESSION_MINUTES", "480", "Staff login lifetime in minutes."
+        ),
+        Setting(
+            "FAGCHAT_STAFF_LOCKOUT_ATTEMPTS",
+            "5",
+            "Failed staff logins (per user name and per IP) that lock further tries.",
+        ),
+        Setting(
+            "FAGCHAT_STAFF_LOCKOUT_MINUTES",
+            "15",
+            "Window in minutes in which failed staff logins are counted.",
+        ),
+        Setting(
+            "FAGCHAT_STAFF_LOW_CONFIDENCE",
+            "0.6",
+            "NLU confidence below which a message goes to the staff review queue.",
+        ),
+        Setting("FAGCHAT_STAFF_PAGE_SIZE", "50", "Rows per page in the staff app."),
+        Setting(
+            "FAGCHAT_STAFF_TIMEZONE",
+            "Europe/Copenhagen",
+            "Time zone of dates shown and filtered in the staff app.",
+        ),
+        Setting(
+            "FAGCHAT_STAFF_QUERY_TIMEOUT_MS",
+            "5000",
+            "Longest time one staff-app SQL statement may run before it is cancelled.",
+        ),
     ]
 }
 

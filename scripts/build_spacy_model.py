@@ -29,6 +29,7 @@ def build(output: Path) -> None:
     nlp.meta["name"] = "fagchat_da"
     nlp.meta["version"] = VERSION
     nlp.meta["description"] = "Blank Danish pipeline with lookup lemmatizer (Fagchat)"
+    output.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(output)
     stamp.write_text(VERSION + "\n")
     print(f"Built Danish spaCy pipeline in {output}")

@@ -1,0 +1,62 @@
+# Fagchat: `make run` starts the assistant, `make test` runs every check. Both set
+# themselves up on a fresh clone; a second run reinstalls nothing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+BIN         := $(VENV)/bin
+PY          := $(BIN)/python
+RASA        := $(BIN)/rasa
+SPACY_MODEL ?= $(or $(FAGCHAT_SPACY_MODEL_DIR),models/spacy-da)
+# Quieter TensorFlow and no telemetry or update checks: everything runs offline.
+export TF_CPP_MIN_LOG_LEVEL := 2
+export RASA_TELEMETRY_ENABLED := false
+export PYTHONWARNINGS := ignore::DeprecationWarning
+
+.PHONY: help venv model validate train run test pytest conversation-tests crossval browser-deps clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt constraints.txt scripts/find-python.sh
+	@python=$$(scripts/find-python.sh) || exit 1; \
+	  [ -x $(PY) ] || "$$python" -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	touch $@
+
+venv: $(VENV)/.installed ## Create .venv with the pinned dependencies (only when they changed)
+
+$(SPACY_MODEL)/fagchat-version.txt: scripts/build_spacy_model.py $(VENV)/.installed
+	$(PY) scripts/build_spacy_model.py $(SPACY_MODEL)
+
+model: $(SPACY_MODEL)/fagchat-version.txt ## Build the offline Danish spaCy pipeline
+
+validate: venv ## Check NLU data, stories, rules and domain (warnings fail)
+	$(RASA) data validate --fail-on-warnings --max-history 5
+
+train: model validate ## Train the Rasa model (skipped when nothing changed)
+	$(RASA) train --fixed-model-name fagchat --out models
+
+run: train ## Start Rasa, the action server and the web page; Ctrl-C stops all
+	$(PY) -m fagchat.launcher
+
+test: train browser-deps ## Validate, train, run pytest and the conversation tests
+	$(PY) -m pytest
+	$(MAKE) --no-print-directory conversation-tests
+
+pytest: train browser-deps ## Only the pytest suite
+	$(PY) -m pytest $(ARGS)
+
+conversation-tests: train ## Rasa conversation tests in tests/conversations
+	$(RASA) test core --stories tests/conversations --fail-on-prediction-errors \
+	  --out var/results/core --model models/fagchat.tar.gz
+
+crossval: model validate ## 5-fold NLU cross-validation with a short report
+	$(PY) -m fagchat.quality crossval --folds 5 --out var/results/crossval
+
+browser-deps: ## Debian chromium and axe-core for the browser tests
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@[ -f tests/browser/node_modules/axe-core/axe.min.js ] || (cd tests/browser && npm ci --silent --no-audit --no-fund)
+
+clean: ## Remove the venv, trained models and runtime data
+	rm -rf $(VENV) models var .pytest_cache tests/browser/node_modules

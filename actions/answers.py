@@ -1,0 +1,87 @@
+"""Actions that answer from the knowledge base, and the role that tailors the answers."""
+
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.rendering import (
+    ROLE_LABELS,
+    answer_text,
+    followup_buttons,
+    knowledge_base,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class ActionAnswer(Action):
+    """Utter the article for the recognised intent, with its sources and follow-ups.
+
+    Where the article has role variants and the user's role is not known yet, the
+    assistant asks once for it (skippable); the answer comes first either way.
+    """
+
+    def __init__(self) -> None:
+        """Load the knowledge base at server start (fails loudly if invalid)."""
+        self.kb = knowledge_base()
+
+    def name(self) -> Text:
+        """Name used in the domain."""
+        return "action_answer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        """Answer the latest intent."""
+        intent = tracker.get_intent_of_latest_message(skip_fallback_intent=False)
+        article = self.kb.for_intent(intent)
+        if article is None:
+            logger.warning("answer.no_article intent=%s", intent)
+            dispatcher.utter_message(response="utter_default")
+            return []
+        role: Optional[str] = tracker.get_slot("role")
+        dispatcher.utter_message(
+            text=answer_text(article, role),
+            buttons=followup_buttons(self.kb, article),
+            json_message={"article": article.id},
+        )
+        events: List[Dict[Text, Any]] = [SlotSet("last_article", article.id)]
+        if article.variants and not role and not tracker.get_slot("role_asked"):
+            dispatcher.utter_message(response="utter_ask_role")
+            events.append(SlotSet("role_asked", True))
+        return events
+
+
+class ActionSetRole(Action):
+    """Confirm the user's role; re-answer the last article if it has a variant for it."""
+
+    def __init__(self) -> None:
+        """Load the knowledge base at server start."""
+        self.kb = knowledge_base()
+
+    def name(self) -> Text:
+        """Name used in the domain."""
+        return "action_set_role"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        """Store the role from the message's entity and tailor the last answer."""
+        role = next(tracker.get_latest_entity_values("role"), None) or tracker.get_slot("role")
+        if role not in ROLE_LABELS:
+            dispatcher.utter_message(response="utter_ask_role")
+            return [SlotSet("role", None)]
+        article = self.kb.for_intent(tracker.get_slot("last_article"))
+        if article is not None and role in article.variants:
+            dispatcher.utter_message(text=f"Her er svaret til dig, der arbejder inden for {ROLE_LABELS[role]}:")
+            dispatcher.utter_message(
+                text=answer_text(article, role),
+                buttons=followup_buttons(self.kb, article),
+                json_message={"article": article.id},
+            )
+        else:
+            dispatcher.utter_message(response="utter_role_noted", role_label=ROLE_LABELS[role])
+        return [SlotSet("role", role), SlotSet("role_asked", True)]

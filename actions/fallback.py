@@ -1,0 +1,53 @@
+"""What happens when the assistant is unsure: did-you-mean, then a person."""
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.rendering import candidate_buttons, handover_text, intent_payload, knowledge_base
+
+FALLBACK_INTENT = "nlu_fallback"
+
+
+def consecutive_fallbacks(tracker: Tracker) -> int:
+    """Count the user's latest messages in a row that fell below the threshold."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if (event.get("parse_data") or {}).get("intent", {}).get("name") != FALLBACK_INTENT:
+                break
+            count += 1
+    return count
+
+
+class ActionDidYouMean(Action):
+    """Offer the three likeliest topics as buttons, plus "Ingen af disse".
+
+    The second fallback in a row offers a person straight away instead of asking again.
+    """
+
+    def __init__(self) -> None:
+        """Load the knowledge base at server start."""
+        self.kb = knowledge_base()
+
+    def name(self) -> Text:
+        """Name used in the domain."""
+        return "action_did_you_mean"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        """Ask which topic was meant, or hand over after two misses."""
+        if consecutive_fallbacks(tracker) >= 2:
+            dispatcher.utter_message(response="utter_still_unsure")
+            dispatcher.utter_message(text=handover_text(self.kb.contact), json_message={"handover": True})
+            return []
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        buttons = candidate_buttons(self.kb, ranking)
+        if not buttons:
+            dispatcher.utter_message(response="utter_default")
+            return []
+        buttons.append({"title": "Ingen af disse", "payload": intent_payload("none_of_these")})
+        dispatcher.utter_message(response="utter_did_you_mean", buttons=buttons)
+        return []

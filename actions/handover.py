@@ -1,0 +1,27 @@
+"""Handing a case over to a person at the centre."""
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.rendering import handover_text, knowledge_base
+
+
+class ActionHandover(Action):
+    """Give the centre's contact details and what to have ready; asks for no personal data."""
+
+    def __init__(self) -> None:
+        """Load the contact details at server start."""
+        self.kb = knowledge_base()
+
+    def name(self) -> Text:
+        """Name used in the domain."""
+        return "action_handover"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        """Utter the contact details."""
+        dispatcher.utter_message(text=handover_text(self.kb.contact), json_message={"handover": True})
+        return []

@@ -1,0 +1,84 @@
+"""Pure helpers that turn knowledge into chat messages; no Rasa objects here."""
+
+from functools import lru_cache
+from typing import Dict, List, Optional
+from urllib.parse import urlparse
+
+from fagchat.knowledge import Article, Contact, KnowledgeBase
+
+ROLE_LABELS = {
+    "politi": "politi",
+    "kommune": "kommune/socialrådgiver",
+    "sundhed": "sundhed",
+    "andet": "rådgiver/andet",
+}
+# Dialogue intents the did-you-mean buttons may offer besides the articles.
+EXTRA_TITLES = {"check_stalking": "Er det stalking? (kort tjek)"}
+
+
+@lru_cache(maxsize=1)
+def knowledge_base() -> KnowledgeBase:
+    """Load the knowledge base once per process; an invalid article raises here."""
+    return KnowledgeBase.load()
+
+
+def intent_payload(intent: str, entities: Optional[Dict[str, str]] = None) -> str:
+    """Build the `/intent{...}` payload of a button."""
+    if not entities:
+        return f"/{intent}"
+    pairs = ",".join(f'"{k}":"{v}"' for k, v in entities.items())
+    return f"/{intent}{{{pairs}}}"
+
+
+def source_line(article: Article) -> str:
+    """Name the article's sources as links, labelled by their site."""
+    links = []
+    for url in article.sources[:3]:
+        host = urlparse(url).netloc.removeprefix("www.")
+        links.append(f"[{host}]({url})")
+    label = "Kilde" if len(links) == 1 else "Kilder"
+    return f"_{label}: " + ", ".join(links) + "_"
+
+
+def answer_text(article: Article, role: Optional[str]) -> str:
+    """The answer for `role`, followed by its sources."""
+    return f"{article.text_for(role)}\n\n{source_line(article)}"
+
+
+def followup_buttons(kb: KnowledgeBase, article: Article) -> List[Dict[str, str]]:
+    """Buttons for the article's follow-up questions."""
+    buttons = []
+    for intent in article.followups:
+        target = kb.for_intent(intent)
+        if target is not None:
+            buttons.append({"title": target.title, "payload": intent_payload(intent)})
+    return buttons
+
+
+def candidate_buttons(kb: KnowledgeBase, ranking: List[Dict], limit: int = 3) -> List[Dict[str, str]]:
+    """Did-you-mean buttons: the best `limit` answerable intents of an NLU ranking."""
+    buttons = []
+    for entry in ranking:
+        intent = entry.get("name")
+        article = kb.for_intent(intent)
+        title = article.title if article else EXTRA_TITLES.get(intent or "")
+        if title and all(b["payload"] != intent_payload(intent) for b in buttons):
+            buttons.append({"title": title, "payload": intent_payload(intent)})
+        if len(buttons) == limit:
+            break
+    return buttons
+
+
+def handover_text(contact: Contact) -> str:
+    """Contact details for a person at the centre and what to have ready."""
+    return contact.fill(
+        "Du kan tale med en medarbejder hos {name}, som giver gratis faglig sparring "
+        "til fagpersoner, også om en konkret sag.\n\n"
+        "- Telefon: {phone} ({phone_label})\n"
+        "- E-mail: {email}\n"
+        "- Åbningstider: {opening_hours}\n\n"
+        "Hav gerne klar: din faglige rolle, et kort overblik over forløbet, hvad du "
+        "allerede har gjort, og et logskema, hvis der er ført et. Beskriv sagen uden "
+        "navne eller CPR-numre.\n\n"
+        "Er nogen i fare lige nu, så ring 112."
+    )

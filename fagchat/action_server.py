@@ -1,0 +1,29 @@
+"""Run the rasa_sdk action server on the configured host and port.
+
+`python -m rasa_sdk` binds every interface; this entry point binds FAGCHAT_HOST and
+loads the `actions` package once at start (an invalid knowledge article stops it here).
+"""
+
+import logging
+
+from rasa_sdk.endpoint import create_app
+
+from fagchat import settings
+from fagchat.logs import configure_logging
+
+
+def main() -> None:
+    """Create the action server app and serve it."""
+    configure_logging()
+    app = create_app("actions")
+    logging.getLogger(__name__).info("action_server.start port=%s", settings.get("FAGCHAT_ACTIONS_PORT"))
+    app.run(
+        host=settings.get("FAGCHAT_HOST"),
+        port=settings.get_int("FAGCHAT_ACTIONS_PORT"),
+        workers=settings.get_int("FAGCHAT_ACTIONS_WORKERS"),
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

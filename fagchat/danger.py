@@ -1,0 +1,214 @@
+"""Deterministic acute-danger detection: a pattern layer that never depends on the model.
+
+The safety requirement is that a message describing danger *now* gets the 112 answer
+first, even when DIET is unsure. This module holds a pure function over Danish wordings
+(inflections, typos, text without æøå) and the Rasa component that applies it after the
+FallbackClassifier: when it fires, the intent becomes `acute_danger` with confidence 1.0,
+and a rule utters the domain response (no action server involved).
+
+It also routes to 112 when DIET's best guess is `acute_danger` but below the fallback
+threshold: a false alarm costs a moment, a miss may cost a life.
+
+The patterns are written over *folded* text (lowercase, æ→ae, ø→oe, å→aa), so one pattern
+covers both spellings. General questions ("hvad gør man hvis …", "hvornår skal man ringe
+112") and past events ("for to år siden") are not acute unless the text also says *now*.
+"""
+
+import re
+import unicodedata
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+ACUTE_INTENT = "acute_danger"
+FALLBACK_INTENT = "nlu_fallback"
+_FOLD = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "é": "e", "ä": "ae", "ö": "oe"})
+
+
+def _p(pattern: str) -> "re.Pattern[str]":
+    return re.compile(pattern, re.VERBOSE)
+
+
+# --- What makes a message acute: danger content × immediacy, unless general or past ----
+PERSON = r"(?:hende|ham|mig|os|dem|dig|barnet|boernene|boern|born|min\ klient|klienten|borgeren|patienten|familien|kvinden|manden)"
+LOCATION = r"""(?:doer\w*|dor\b|dore\w*|dooren|vindue\w*|rude\w*|hus\w*|lejlighed\w*|bolig\w*|opgang\w*|trappe\w*|gaard\w*|gade\w*
+    |bil\w*|indkoersel\w*|have\w*|kontor\w*|skole\w*|institution\w*|boernehave\w*|vuggestue\w*|arbejd\w*|parkering\w*|station\w*
+    |supermarked\w*|butik\w*|bro\w*|gang\w*|reception\w*|venteva?erelse\w*|krisecent\w*|hjem\w*|matrikel\w*|kaelder\w*|soveva?erelse\w*)"""
+DANGER = [
+    # threats to kill, and threats on life
+    _p(r"""\b(?:ihjel|draeb\w*|drab\b|myrd\w*|mord\b|doedstru\w*|dodstru\w*|ikke\ overlev\w*|skyde\w*|skyder|stikke\ \w+\ ned
+        |kvael\w*|kvaler|braende\ \w+\ ned|brande\ \w+\ ned|paa\ livet|livet\ ud\ af|i\ live|den\ sidste\ dag
+        |(?:skal|vil|kommer\ til\ at)\ doe\b|doe\ i\ (?:dag|aften|nat)|i\ (?:dag|aften|nat)\ doer\ \w+|goer\ \w+\ noget\ ved\ (?:dem|hende|ham|barnet|boernene|os))"""),
+    # suicide, the victim's or the perpetrator's
+    _p(r"""\b(?:selvmord|tage\ (?:sit|mit|sig|dit)\ (?:eget\ )?liv|ikke\ vil\ leve|tager\ (?:sit|mit)\ (?:eget\ )?liv|vil\ ikke\ leve|ikke\ leve\ mere
+        |vil\ doe\b|farvelbrev\w*|afskedsbrev\w*|samlet\ piller|tage\ pillerne|springer\ ud|springe\ ud|hoppe\ ud|springer\ hvis
+        |skade\ (?:sig|mig)\ selv|ende\ (?:sit|mit)\ liv|paa\ en\ bro|slugt|pillerne|piller\ (?:foran|klar|liggende)|overdosis
+        |goere\ det\ i\ (?:aften|nat|dag)|ikke\ kan\ mere)"""),
+    # weapons
+    _p(r"""\b(?:kniv\w*|pistol\w*|gevae?r\w*|vaa?ben\w*|vapen|oekse\w*|boksejern|baseballbat\w*|koelle\w*|jernstang\w*|hammer\w*
+        |machete\w*|skydevaa?ben\w*|benzin\w*|skud\w*)"""),
+    # violence and being held
+    _p(rf"""\b(?:sla+r|sparker|angrib\w*|overfal\w*|kvaeler|voldtag\w*|banker\ {PERSON}|taesker|taev\w*|sla+e?t|bloeder|bloder|blod
+        |slaar\ {PERSON}|holder\ {PERSON}\ fast|holdt\ fast|hiver\ i|river\ i|skubbe\w*|slaeb\w*|vold\w*)\b"""),
+    _p(r"""\b(?:spaerret|spaeret|laast|laaset|lukket)\ (?:\w+\ )?inde\b|ikke\ lade\ (?:mig|hende|ham|os)\ gaa|kan\ ikke\ (?:komme\ ud|slippe|komme\ vaek)
+        |\bgidsel\b|\bfanget\b"""),
+    # a child at risk
+    _p(r"""\b(?:har|hentet|taget|tog|snuppet|bortfoer\w*|kidnap\w*|holder|har\ dem)\b.{0,40}\b(?:barnet|boernene|born|boern|datter\w*|soen\w*|pigen|drengen|baby\w*|ungerne|ungen|elev\w*)\b
+        |\b(?:barnet|boernene|datter\w*|soen\w*)\ er\ (?:i\ fare|alene|forsvundet|taget|bortfoert)|aldrig\ (?:boernene|barnet|born)\ igen
+        |ikke\ afleveret\ (?:boernene|barnet|born)|aldrig\ ser\ (?:dem|hende|ham|boernene|barnet)\ igen|vil\ have\ barnet\ med"""),
+    # explicit danger and cries for help
+    _p(r"\b(?:forfulgt|forfolgt|fulgt\ efter|jagtet)\b"),
+    _p(r"\b(?:livsfare|livsfarlig\w*|akut\ fare|i\ fare|fare\ for)\b"),
+    _p(r"^(?:hjaelp|hjalp|hjelp|hjael|help|sos)\b|\b(?:hjaelp|hjalp|hjelp|help|sos)$|\b(?:hjaelp|hjelp|hjalp)\ (?:han|hun|de|mig|os)\b"),
+    _p(r"\b(?:ring|ringer|tilkald)\ (?:til\ |efter\ )?(?:112|politiet|ambulance\w*)\b"),
+    _p(r"\btru(?:er|ede|et|ende)\b|\btrusl\w*"),
+]
+# Danger that the wording itself places in the present: someone at the door, breaking
+# in, following. These need no "nu" to be acute.
+DANGER_NOW = [
+    # intrusion: at the door, breaking in, inside
+    _p(r"""\b(?:bryd\w*\ ind|bryde\ \w+\ op|braekker|braeker|braekke\b|braekket|smadr\w*|dirk\w*|rode\w*\ ved|roder\ ved|hamre\w*|banke\w*\ paa|sparke\w*\ \w*\ ?doer\w*
+        |komme\ ind|kommet\ ind|paa\ vej\ (?:ind|op|hen|herhen|over)|er\ inde\ i|traeng\w*\ ind|laas\w*\ op|ringer\ paa
+        |(?:aabne|aabner|river\ i|rive\ i|hiver\ i)\ (?:\w+\ ){0,2}(?:hoved)?doer\w*|nae?gter\ at\ gaa|er\ her\b)"""),
+    _p(rf"""\b(?:staar|star|staa|sidder|venter|holder|lurer|kigger|parkeret|haenger)\ (?:\w+\ ){{0,4}}
+        (?:uden\ ?for|udenfor|foran|ved|i|paa|nede\ i|bag|ind\ i|inde\ i|ud\ for)\ (?:\w+\ ){{0,2}}{LOCATION}"""),
+    _p(r"\b(?:staar|star|venter|lurer|holder|dukket\ op)\ (?:lige\ )?(?:ved|foran|uden\ ?for|udenfor|ude\ foran|paa|nede\ paa)\b"),
+    _p(r"\b(?:han|hun|de|udoeveren|stalkeren|eksen|ekskaeresten|nogen)\ (?:er|staar|star|venter|sidder|holder|lurer)\ (?:lige\ )?(?:her|herude|derude|udenfor|uden\ for|indenfor|bag\ (?:mig|hende|os))\b"),
+    # followed, watched, found
+    _p(r"""\b(?:foelger|folger|forfoelger|forfolger|jagter|koerer|korer|loeber|lober)\ (?:\w+\ ){0,3}(?:efter|bag)\b|\bgaar\ \w+\ (?:meter\ )?bag\b
+        |\bbag\ (?:mig|hende|os)\b|\bbliver\ (?:forfulgt|forfolgt|fulgt\ efter|jagtet)\b|fundet\ ud\ af\ hvor\ (?:jeg|hun|han|vi|de)\ bor|hoere\w*\ ham|hore\w*\ ham|kan\ hoere"""),
+    _p(r"\b(?:han|hun|de)\ kommer\ (?:nu|herhen|hjem\ til|i\ aften|i\ nat)\b|\bkoerer\ rundt\ om\b|\bkoerer\ vaek\ med\b|\bi\ nat\ sker\ det\b"),
+    _p(r"\blader\ (?:mig|hende|ham|os|dem)\ ikke\ gaa\b|\bstillet\ sig\ (?:foran|i\ doer)|\bgemt\ (?:sig|mig)\b|\bgaar\ (?:han|hun)\ ind\b|\b(?:han|hun)\ er\ i\ (?:lejligheden|huset|hjemmet|boligen|opgangen|haven)\b"),
+    _p(r"\bved\ (?:praecis\ )?hvor\ (?:jeg|hun|du|vi)\ er\b|\bventer\ (?:paa|til)\ (?:at\ )?(?:hun|han|jeg|hende|mig|du)\b|\btoer\ ikke\ (?:forlade|gaa\ ud|gaa\ hjem|komme\ ud)"),
+    _p(r"\b(?:har|med|holder|peger\ med)\ (?:\w+\ )?(?:kniv\w*|pistol\w*|vaa?ben\w*|gevae?r\w*|oekse\w*)\ (?:fremme|i\ haanden|mod)\b"),
+]
+# Explicit signs that it is happening now (or is about to).
+NOW = _p(r"""\b(?:lige\ nu|netop\ nu|i\ dette\ oe?jeblik|herude|derude|her\ nu|er\ her|i\ nat|i\ aften|lige\ (?:bag|udenfor|uden|kommet|sendt|ringet|her)
+    |er\ ved\ at|proever\ at|prover\ at|forsoeger\ at|paa\ vej|alene\ hjemme|er\ bange(?!\ for)|svarer\ ikke|minutter\ siden|i\ telefonen
+    |sidder\ her|bag\ mig|bloeder|bloder|kan\ ikke\ komme\ (?:ud|af\ med)|med\ det\ samme|skynd|kom\ nu)\b
+    |^(?:hjaelp|hjelp|hjalp)\b""")
+# Hypothetical framing: only an explicit "now" makes such a message acute.
+HYPOTHETICAL = _p(r"""(?:^|,\ )hvis\b|\bhvis\ der\b|\bhvad\ (?:\w+\ ){1,3}hvis\b|\bhvis\ (?:man|en\ |et\ |udoeveren|klienten|borgeren)|\ben\ dag\b
+    |\bpaa\ et\ tidspunkt\b|\bfrygter\b|\bbange\ for\ at\b|\bi\ fremtiden\b""")
+# Words that only general questions use; they outweigh every sign of "now".
+TEXTBOOK = _p(r"\b(?:typisk\w*|hvor\ mange|generelt|tegn\ paa|i\ almindelighed|statistik\w*|forskellen\ paa|straffen\ for|i\ stil\ med)\b")
+# A bare "nu" counts too, except in "hvad kan politiet gøre nu" and the like.
+WEAK_NOW = _p(r"(?<!goere\ )(?<!gore\ )(?<!bruges\ )(?<!ske\ )\bnu\b")
+# General, procedural or hypothetical questions, worries, and events in the past.
+GENERAL = _p(r"""(?:^|,\ )(?:hvordan|hvornaar|hvornar|hvilke|hvilken|hvem|findes|gaelder|har\ i|har\ man|kan(?!\ (?:i|du|nogen)\ hjaelpe)|skal\ (?:man|jeg|vi)|maa|boer|er
+        |er\ det|er\ \w+\ (?:lige|en|et|altid)|hvad\ (?:er|betyder|siger|sker|kan\ (?:man|vi|politiet|jeg)|skal\ (?:man|vi)|goer\ (?:man|stalking|det)|gor\ man|boer))\b
+    |\b(?:generelt|typisk|normalt|almindelig\w*|alvorlig\w*|i\ tilfaelde|risikovurd\w*|vurder\w*
+    |notere\w*|journal\w*|dokumenter\w*|logskema\w*|skaermbille\w*|screenshot\w*|bevis\w*|kursus|kurser|uddann\w*|statistik\w*|paragraf\w*
+    |straffelov\w*|straf\w*|anmeld\w*|bange\ for|frygter|logbog\w*|risikofaktor\w*|underretning\w*|bange\ for|frygter|utryg\w*|bekymr\w*|nervoes|har\ fortalt|fortalt\ om|spoerg\w*|spurgt|sparring
+    |raad\ om|henvis\w*|undervisning|oplaeg|forebygg\w*|sikkerhedsplan\w*|efterreaktion\w*)\b""")
+PAST = _p(r"""\b(?:sidste\ (?:aar|maaned|uge|sommer|vinter)|i\ fjor|tidligere|engang|dengang|for\ (?:\w+\ ){1,3}(?:aar|maaneder|maaned|uger|uge|stykke\ tid)\ siden|et\ stykke\ tid|loesladt|fik\ en\ dom|i\ flere\ (?:maaneder|uger|aar)|varetaegt\w*|faengsl\w*|sidder\ inde
+    |i\ (?:foraaret|efteraaret|sommer|vinter|januar|februar|marts|april|maj|juni|juli|august|september|oktober|november|december))\b""")
+
+
+def fold(text: str) -> str:
+    """Lowercase, fold æøå to ae/oe/aa and strip accents and punctuation."""
+    text = unicodedata.normalize("NFC", text.lower()).translate(_FOLD)
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = re.sub(r"[.!?;:,\u2013\u2014]+", " , ", text)  # clause boundaries stay visible
+    text = re.sub(r"[^\w\s,]", " ", text)
+    return " ".join(text.split())
+
+
+def is_general_question(text: str) -> bool:
+    """Whether `text` is plainly general, past or hypothetical, with no sign of "now"."""
+    folded = fold(text)
+    if NOW.search(folded) or any(p.search(folded) for p in DANGER_NOW):
+        return False
+    return bool(
+        TEXTBOOK.search(folded) or HYPOTHETICAL.search(folded) or PAST.search(folded) or GENERAL.search(folded)
+    )
+
+
+def is_acute_danger(text: str) -> bool:
+    """Whether `text` describes danger now (deterministic; used before any model)."""
+    folded = fold(text)
+    present = any(p.search(folded) for p in DANGER_NOW)
+    if not folded or not (present or any(p.search(folded) for p in DANGER)):
+        return False
+    if TEXTBOOK.search(folded):
+        return False
+    now = bool(NOW.search(folded))
+    if HYPOTHETICAL.search(folded):
+        return now
+    past = PAST.search(folded)
+    if now or present or (WEAK_NOW.search(folded) and not past):
+        return True
+    return not (past or GENERAL.search(folded))
+
+
+def override_intent(message: Message, threshold: float = 0.5) -> Optional[str]:
+    """Apply the safety layer to a parsed message; return what it changed, if anything.
+
+    - the patterns fire → `acute_danger` (confidence 1.0), whatever the model said;
+    - the model is unsure but its best guess is `acute_danger` → `acute_danger`;
+    - the model says `acute_danger` but the text is plainly a general, past or
+      hypothetical question with no sign of "now" → the model's runner-up, so a
+      question like "hvad gør man ved trusler generelt" gets its answer, not 112.
+    """
+    intent = message.get(INTENT) or {}
+    name = intent.get(INTENT_NAME_KEY)
+    ranking = message.get(INTENT_RANKING_KEY) or []
+    text = message.get(TEXT) or ""
+    reason = None
+    if is_acute_danger(text):
+        reason = "pattern"
+    elif name == FALLBACK_INTENT:
+        best = next((r for r in ranking if r.get(INTENT_NAME_KEY) != FALLBACK_INTENT), None)
+        if best and best.get(INTENT_NAME_KEY) == ACUTE_INTENT:
+            reason = "unsure_classifier"
+    elif name == ACUTE_INTENT and is_general_question(text):
+        runner_up = next((r for r in ranking if r.get(INTENT_NAME_KEY) not in (ACUTE_INTENT, FALLBACK_INTENT)), None)
+        if runner_up:
+            confident = runner_up.get("confidence", 0.0) >= threshold
+            chosen = runner_up if confident else {INTENT_NAME_KEY: FALLBACK_INTENT, "confidence": threshold}
+            message.set(INTENT, dict(chosen), add_to_output=True)
+            message.set("acute_danger_rule", "general_question", add_to_output=True)
+            return "general_question"
+    if reason is None:
+        return None
+    message.set(INTENT, {INTENT_NAME_KEY: ACUTE_INTENT, "confidence": 1.0}, add_to_output=True)
+    rest = [r for r in ranking if r.get(INTENT_NAME_KEY) != ACUTE_INTENT]
+    message.set(INTENT_RANKING_KEY, [{INTENT_NAME_KEY: ACUTE_INTENT, "confidence": 1.0}] + rest, add_to_output=True)
+    message.set("acute_danger_rule", reason, add_to_output=True)
+    return reason
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class AcuteDangerDetector(GraphComponent):
+    """Rasa NLU component: place it last in the pipeline, after FallbackClassifier."""
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "AcuteDangerDetector":
+        """Create the component (it has nothing to train or load)."""
+        return cls(config)
+
+    def __init__(self, config: Optional[Dict[Text, Any]] = None) -> None:
+        """Keep the fallback threshold (the FallbackClassifier's, set in config.yml)."""
+        self.threshold = float((config or {}).get("fallback_threshold", 0.5))
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """The FallbackClassifier's threshold, used when demoting a false alarm."""
+        return {"fallback_threshold": 0.5}
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Route acute danger to the `acute_danger` intent."""
+        for message in messages:
+            override_intent(message, self.threshold)
+        return messages

@@ -1,0 +1,252 @@
+"""Start and supervise Fagchat's processes: `make run` and the integration tests use this.
+
+    python -m fagchat.launcher            # everything, until Ctrl-C
+
+Processes (ports are settings):
+    actions  rasa_sdk action server     FAGCHAT_ACTIONS_PORT (5055)
+    rasa     Rasa server, chat channel  FAGCHAT_RASA_PORT    (5005)
+    web      widget and demo page       FAGCHAT_WEB_PORT     (8080)
+    staff    staff review app           FAGCHAT_STAFF_PORT   (8081)
+
+Rasa's endpoints file is written to var/run/endpoints.yml from `endpoints.yml` with the
+current settings (action server URL, lock store), so ports and engines stay settings.
+A process that dies is restarted; Ctrl-C (or SIGTERM) stops every process it started.
+"""
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Dict, IO, List, Optional, Sequence
+
+import yaml
+
+from fagchat import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+MODEL = ROOT / "models" / "fagchat.tar.gz"
+SERVICES = ("actions", "rasa", "web", "staff")
+logger = logging.getLogger("fagchat.launcher")
+
+
+def _env_get(env: Dict[str, str], name: str) -> str:
+    return env.get(name, settings.SETTINGS[name].default)
+
+
+def write_endpoints(env: Dict[str, str]) -> Path:
+    """Write var/run/endpoints.yml for the settings in `env`; return its path."""
+    config = yaml.safe_load((ROOT / "endpoints.yml").read_text())
+    host = _env_get(env, "FAGCHAT_HOST")
+    config["action_endpoint"] = {
+        "url": f"http://{host}:{_env_get(env, 'FAGCHAT_ACTIONS_PORT')}/webhook"
+    }
+    if _env_get(env, "FAGCHAT_LOCK_STORE") == "redis":
+        from urllib.parse import urlparse
+
+        redis = urlparse(_env_get(env, "FAGCHAT_REDIS_URL"))
+        config["lock_store"] = {
+            "type": "redis",
+            "url": redis.hostname,
+            "port": redis.port or 6379,
+            "db": int((redis.path or "/0").lstrip("/") or 0),
+            "key_prefix": "fagchat",
+        }
+        if redis.password:
+            config["lock_store"]["password"] = redis.password
+    run_dir = ROOT / _env_get(env, "FAGCHAT_VAR_DIR") / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / f"endpoints-{_env_get(env, 'FAGCHAT_RASA_PORT')}.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def command(name: str, env: Dict[str, str]) -> List[str]:
+    """The command line of service `name` under the settings in `env`."""
+    host = _env_get(env, "FAGCHAT_HOST")
+    py = str(BIN / "python")
+    if name == "actions":
+        return [py, "-m", "fagchat.action_server"]
+    if name == "rasa":
+        return [
+            str(BIN / "rasa"), "run",
+            "--model", str(MODEL),
+            "--endpoints", str(write_endpoints(env)),
+            "--credentials", str(ROOT / "credentials.yml"),
+            "--interface", host,
+            "--port", _env_get(env, "FAGCHAT_RASA_PORT"),
+            "--cors", *_env_get(env, "FAGCHAT_ALLOWED_ORIGINS").split(","),
+            # The HTTP API stays off: only the chat channel is served.
+        ]
+    if name == "web":
+        return [py, "-m", "fagchat.web"]
+    if name == "staff":
+        return [py, "-m", "fagchat.staff"]
+    raise ValueError(f"unknown service {name!r}")
+
+
+def health_url(name: str, env: Dict[str, str]) -> str:
+    """A URL that answers 200 once service `name` is ready."""
+    host = _env_get(env, "FAGCHAT_HOST")
+    port = {
+        "actions": "FAGCHAT_ACTIONS_PORT",
+        "rasa": "FAGCHAT_RASA_PORT",
+        "web": "FAGCHAT_WEB_PORT",
+        "staff": "FAGCHAT_STAFF_PORT",
+    }[name]
+    path = {"actions": "/health", "rasa": "/webhooks/fagchat/", "web": "/healthz", "staff": "/healthz"}[name]
+    return f"http://{host}:{_env_get(env, port)}{path}"
+
+
+def is_up(url: str) -> bool:
+    """Whether `url` answers 200 right now."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return answer.status == 200
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+class Stack:
+    """A set of Fagchat processes sharing one environment (settings)."""
+
+    def __init__(
+        self,
+        env: Optional[Dict[str, str]] = None,
+        services: Sequence[str] = SERVICES,
+        log_dir: Optional[Path] = None,
+    ) -> None:
+        """Prepare; nothing starts until `start()`."""
+        self.env = {**os.environ, **(env or {})}
+        self.env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        self.env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+        self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), self.env.get("PYTHONPATH")]))
+        self.services = list(services)
+        self.log_dir = Path(log_dir or ROOT / _env_get(self.env, "FAGCHAT_VAR_DIR") / "log")
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.procs: Dict[str, subprocess.Popen] = {}
+        self._logs: Dict[str, IO[bytes]] = {}
+
+    def url(self, name: str) -> str:
+        """Base URL of service `name`."""
+        return health_url(name, self.env).rsplit("/", 1)[0].replace("/webhooks/fagchat", "")
+
+    def start_service(self, name: str) -> None:
+        """Start one service in its own process group, logging to log_dir/NAME.log."""
+        log = self._logs.get(name) or open(self.log_dir / f"{name}.log", "ab")
+        self._logs[name] = log
+        self.procs[name] = subprocess.Popen(
+            command(name, self.env), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+
+    def wait_ready(self, names: Sequence[str], timeout: float = 240) -> None:
+        """Wait until every named service answers; raise with the log tail if not."""
+        deadline = time.monotonic() + timeout
+        for name in names:
+            while not is_up(health_url(name, self.env)):
+                proc = self.procs.get(name)
+                if proc is not None and proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {proc.returncode}:\n{self.log_tail(name)}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} not ready after {timeout:.0f}s:\n{self.log_tail(name)}")
+                time.sleep(0.5)
+
+    def start(self, timeout: float = 240) -> "Stack":
+        """Start every service and wait until all answer."""
+        for name in self.services:
+            self.start_service(name)
+        self.wait_ready(self.services, timeout)
+        return self
+
+    def stop_service(self, name: str, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+        """Stop one service and its children."""
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        except ProcessLookupError:
+            pass
+
+    def stop(self) -> None:
+        """Stop every service (web first, so no request reaches a half-stopped Rasa)."""
+        for name in reversed(list(self.procs)):
+            self.stop_service(name)
+        for log in self._logs.values():
+            log.close()
+        self._logs.clear()
+
+    def log_tail(self, name: str, lines: int = 40) -> str:
+        """The last lines of a service's log."""
+        path = self.log_dir / f"{name}.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def __enter__(self) -> "Stack":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main() -> int:
+    """Start everything, print the URLs, supervise until Ctrl-C."""
+    logging.basicConfig(level=settings.get("FAGCHAT_LOG_LEVEL"), format="%(asctime)s %(name)s %(message)s")
+    if not MODEL.exists():
+        print("No trained model at models/fagchat.tar.gz: run `make train` (make run does it).", file=sys.stderr)
+        return 1
+    stack = Stack()
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    print("Starting Fagchat (Rasa needs about half a minute to load the model) ...", flush=True)
+    try:
+        stack.start()
+    except RuntimeError as problem:
+        print(f"Start-up failed: {problem}", file=sys.stderr)
+        stack.stop()
+        return 1
+    print(
+        f"\nFagchat is running. Logs: {stack.log_dir}\n"
+        f"  Chat (demo page):  {stack.url('web')}/\n"
+        f"  Staff review app:  {stack.url('staff')}/\n"
+        "Press Ctrl-C to stop.\n",
+        flush=True,
+    )
+    restarts: Dict[str, List[float]] = {}
+    while not stopping:
+        for name, proc in list(stack.procs.items()):
+            if proc.poll() is None:
+                continue
+            recent = [t for t in restarts.get(name, []) if time.monotonic() - t < 60]
+            if len(recent) >= 3:
+                print(f"{name} keeps failing; see {stack.log_dir / (name + '.log')}. Stopping.", file=sys.stderr)
+                stopping = True
+                break
+            logger.warning("%s exited with %s; restarting", name, proc.returncode)
+            restarts[name] = recent + [time.monotonic()]
+            stack.start_service(name)
+        time.sleep(0.5)
+    print("Stopping Fagchat ...", flush=True)
+    stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

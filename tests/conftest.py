@@ -1,0 +1,59 @@
+"""Fixtures shared by the test suite."""
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+
+from fagchat.launcher import MODEL, Stack
+from tests.helpers import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    """A dispatcher that collects what an action utters."""
+    return CollectingDispatcher()
+
+
+@pytest.fixture(scope="session")
+def domain() -> dict:
+    """The project's domain as the action server receives it."""
+    import yaml
+
+    return yaml.safe_load((ROOT / "domain.yml").read_text())
+
+
+def stack_env(tmp: Path) -> dict:
+    """Settings for a stack on free ports with its own database under `tmp`."""
+    return {
+        "FAGCHAT_RASA_PORT": str(free_port()),
+        "FAGCHAT_ACTIONS_PORT": str(free_port()),
+        "FAGCHAT_WEB_PORT": str(free_port()),
+        "FAGCHAT_STAFF_PORT": str(free_port()),
+        "FAGCHAT_DB_URL": f"sqlite:///{tmp / 'fagchat.db'}",
+        "FAGCHAT_VAR_DIR": str(tmp / "var"),
+        "FAGCHAT_ALLOWED_ORIGINS": "http://localhost",
+    }
+
+
+@pytest.fixture(scope="session")
+def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The real action server, Rasa server and web process on free ports.
+
+    Session-scoped because Rasa takes about half a minute to load the model. Tests
+    use a fresh random sender id each, so they do not share conversations.
+    """
+    if not MODEL.exists():
+        pytest.fail("No trained model: run `make train` first (make test does).")
+    tmp = tmp_path_factory.mktemp("stack")
+    stack = Stack(stack_env(tmp), services=("actions", "rasa", "web"), log_dir=tmp / "log")
+    try:
+        stack.start()
+    except RuntimeError:
+        stack.stop()
+        raise
+    yield stack
+    stack.stop()
