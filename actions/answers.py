@@ -3,30 +3,26 @@
 import logging
 from typing import Any, Dict, List, Optional, Text
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.base import KnowledgeAction
 from actions.rendering import (
     ROLE_LABELS,
     answer_text,
     followup_buttons,
-    knowledge_base,
 )
 
 logger = logging.getLogger(__name__)
 
 
-class ActionAnswer(Action):
+class ActionAnswer(KnowledgeAction):
     """Utter the article for the recognised intent, with its sources and follow-ups.
 
     Where the article has role variants and the user's role is not known yet, the
     assistant asks once for it (skippable); the answer comes first either way.
     """
-
-    def __init__(self) -> None:
-        """Load the knowledge base at server start (fails loudly if invalid)."""
-        self.kb = knowledge_base()
 
     def name(self) -> Text:
         """Name used in the domain."""
@@ -36,7 +32,7 @@ class ActionAnswer(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         """Answer the latest intent."""
-        intent = tracker.get_intent_of_latest_message(skip_fallback_intent=False)
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
         article = self.kb.for_intent(intent)
         if article is None:
             logger.warning("answer.no_article intent=%s", intent)
@@ -55,12 +51,8 @@ class ActionAnswer(Action):
         return events
 
 
-class ActionSetRole(Action):
+class ActionSetRole(KnowledgeAction):
     """Confirm the user's role; re-answer the last article if it has a variant for it."""
-
-    def __init__(self) -> None:
-        """Load the knowledge base at server start."""
-        self.kb = knowledge_base()
 
     def name(self) -> Text:
         """Name used in the domain."""

@@ -2,10 +2,11 @@
 
 from typing import Any, Dict, List, Text
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.rendering import candidate_buttons, handover_text, intent_payload, knowledge_base
+from actions.base import KnowledgeAction
+from actions.rendering import candidate_buttons, handover_text, intent_payload
 
 FALLBACK_INTENT = "nlu_fallback"
 
@@ -21,15 +22,11 @@ def consecutive_fallbacks(tracker: Tracker) -> int:
     return count
 
 
-class ActionDidYouMean(Action):
+class ActionDidYouMean(KnowledgeAction):
     """Offer the three likeliest topics as buttons, plus "Ingen af disse".
 
     The second fallback in a row offers a person straight away instead of asking again.
     """
-
-    def __init__(self) -> None:
-        """Load the knowledge base at server start."""
-        self.kb = knowledge_base()
 
     def name(self) -> Text:
         """Name used in the domain."""

@@ -2,18 +2,15 @@
 
 from typing import Any, Dict, List, Text
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.rendering import handover_text, knowledge_base
+from actions.base import KnowledgeAction
+from actions.rendering import handover_text
 
 
-class ActionHandover(Action):
+class ActionHandover(KnowledgeAction):
     """Give the centre's contact details and what to have ready; asks for no personal data."""
-
-    def __init__(self) -> None:
-        """Load the contact details at server start."""
-        self.kb = knowledge_base()
 
     def name(self) -> Text:
         """Name used in the domain."""

@@ -42,7 +42,7 @@ LOCATION = r"""(?:doer\w*|dor\b|dore\w*|dooren|vindue\w*|rude\w*|hus\w*|lejlighe
 DANGER = [
     # threats to kill, and threats on life
     _p(r"""\b(?:ihjel|draeb\w*|drab\b|myrd\w*|mord\b|doedstru\w*|dodstru\w*|ikke\ overlev\w*|skyde\w*|skyder|stikke\ \w+\ ned
-        |kvael\w*|kvaler|braende\ \w+\ ned|brande\ \w+\ ned|paa\ livet|livet\ ud\ af|i\ live|den\ sidste\ dag
+        |kvael\w*|kvaler|livet\ af\ (?:sig|mig)\ selv|braende\ \w+\ ned|brande\ \w+\ ned|paa\ livet|livet\ ud\ af|i\ live|den\ sidste\ dag
         |(?:skal|vil|kommer\ til\ at)\ doe\b|doe\ i\ (?:dag|aften|nat)|i\ (?:dag|aften|nat)\ doer\ \w+|goer\ \w+\ noget\ ved\ (?:dem|hende|ham|barnet|boernene|os))"""),
     # suicide, the victim's or the perpetrator's
     _p(r"""\b(?:selvmord|tage\ (?:sit|mit|sig|dit)\ (?:eget\ )?liv|ikke\ vil\ leve|tager\ (?:sit|mit)\ (?:eget\ )?liv|vil\ ikke\ leve|ikke\ leve\ mere
@@ -54,19 +54,22 @@ DANGER = [
         |machete\w*|skydevaa?ben\w*|benzin\w*|skud\w*)"""),
     # violence and being held
     _p(rf"""\b(?:sla+r|sparker|angrib\w*|overfal\w*|kvaeler|voldtag\w*|banker\ {PERSON}|taesker|taev\w*|sla+e?t|bloeder|bloder|blod
-        |slaar\ {PERSON}|holder\ {PERSON}\ fast|holdt\ fast|hiver\ i|river\ i|skubbe\w*|slaeb\w*|vold\w*)\b"""),
-    _p(r"""\b(?:spaerret|spaeret|laast|laaset|lukket)\ (?:\w+\ )?inde\b|ikke\ lade\ (?:mig|hende|ham|os)\ gaa|kan\ ikke\ (?:komme\ ud|slippe|komme\ vaek)
+        |slaar\ {PERSON}|holder\ {PERSON}\ fast|holdt\ fast|hiver\ i|river\ i|skubbe\w*|slaeb\w*)\b"""),
+    _p(r"""\b(?:spaerret|spaeret|laast|laaset|lukket)\ (?:\w+\ )?inde\b|indespae\w*|ikke\ lade\ (?:mig|hende|ham|os)\ gaa|kan\ ikke\ (?:komme\ ud|slippe|komme\ vaek)
         |\bgidsel\b|\bfanget\b"""),
     # a child at risk
     _p(r"""\b(?:har|hentet|taget|tog|snuppet|bortfoer\w*|kidnap\w*|holder|har\ dem)\b.{0,40}\b(?:barnet|boernene|born|boern|datter\w*|soen\w*|pigen|drengen|baby\w*|ungerne|ungen|elev\w*)\b
         |\b(?:barnet|boernene|datter\w*|soen\w*)\ er\ (?:i\ fare|alene|forsvundet|taget|bortfoert)|aldrig\ (?:boernene|barnet|born)\ igen
         |ikke\ afleveret\ (?:boernene|barnet|born)|aldrig\ ser\ (?:dem|hende|ham|boernene|barnet)\ igen|vil\ have\ barnet\ med"""),
     # explicit danger and cries for help
-    _p(r"\b(?:forfulgt|forfolgt|fulgt\ efter|jagtet)\b"),
-    _p(r"\b(?:livsfare|livsfarlig\w*|akut\ fare|i\ fare|fare\ for)\b"),
-    _p(r"^(?:hjaelp|hjalp|hjelp|hjael|help|sos)\b|\b(?:hjaelp|hjalp|hjelp|help|sos)$|\b(?:hjaelp|hjelp|hjalp)\ (?:han|hun|de|mig|os)\b"),
+    _p(r"\b(?:livsfa\w*|akut\ fare|i\ fare|fare\ for)\b"),
+    _p(r"^(?:hjaelp|hjalp|hjelp|hjael|help|sos)(?:\ ,|$|\ (?:han|hun|de|jeg|nu|politi\w*)|\ (?:mig|os)\b(?!\ (?:med|til|at)))|\b(?:hjaelp|hjelp|hjalp)\ (?:han|hun|de)\b"),
+]
+# Stalking itself, threats and violence in general: acute only with an explicit "now".
+NEEDS_NOW = [
     _p(r"\b(?:ring|ringer|tilkald)\ (?:til\ |efter\ )?(?:112|politiet|ambulance\w*)\b"),
-    _p(r"\btru(?:er|ede|et|ende)\b|\btrusl\w*"),
+    _p(r"\b(?:forfulgt|forfolgt|forf(?:oe|o|u)lge\w*|fulgt\ efter|jagtet|overvaag\w*)\b"),
+    _p(r"\btru(?:er|ede|et|ende|sel)\b|\btrusl\w*|\bvold\w*|\bslaa\w*|\bbange\b|\bangst\b"),
 ]
 # Danger that the wording itself places in the present: someone at the door, breaking
 # in, following. These need no "nu" to be acute.
@@ -80,8 +83,8 @@ DANGER_NOW = [
     _p(r"\b(?:staar|star|venter|lurer|holder|dukket\ op)\ (?:lige\ )?(?:ved|foran|uden\ ?for|udenfor|ude\ foran|paa|nede\ paa)\b"),
     _p(r"\b(?:han|hun|de|udoeveren|stalkeren|eksen|ekskaeresten|nogen)\ (?:er|staar|star|venter|sidder|holder|lurer)\ (?:lige\ )?(?:her|herude|derude|udenfor|uden\ for|indenfor|bag\ (?:mig|hende|os))\b"),
     # followed, watched, found
-    _p(r"""\b(?:foelger|folger|forfoelger|forfolger|jagter|koerer|korer|loeber|lober)\ (?:\w+\ ){0,3}(?:efter|bag)\b|\bgaar\ \w+\ (?:meter\ )?bag\b
-        |\bbag\ (?:mig|hende|os)\b|\bbliver\ (?:forfulgt|forfolgt|fulgt\ efter|jagtet)\b|fundet\ ud\ af\ hvor\ (?:jeg|hun|han|vi|de)\ bor|hoere\w*\ ham|hore\w*\ ham|kan\ hoere"""),
+    _p(r"""\b(?:foelger|folger|forfoelger|forfolger|forfulger|jagter|koerer|korer|loeber|lober)\ (?:\w+\ ){0,3}(?:efter|bag)\b|\bgaar\ \w+\ (?:meter\ )?bag\b
+        |\bbag\ (?:mig|hende|os)\b|fundet\ ud\ af\ hvor\ (?:jeg|hun|han|vi|de)\ bor|hoere\w*\ ham|hore\w*\ ham|kan\ hoere"""),
     _p(r"\b(?:han|hun|de)\ kommer\ (?:nu|herhen|hjem\ til|i\ aften|i\ nat)\b|\bkoerer\ rundt\ om\b|\bkoerer\ vaek\ med\b|\bi\ nat\ sker\ det\b"),
     _p(r"\blader\ (?:mig|hende|ham|os|dem)\ ikke\ gaa\b|\bstillet\ sig\ (?:foran|i\ doer)|\bgemt\ (?:sig|mig)\b|\bgaar\ (?:han|hun)\ ind\b|\b(?:han|hun)\ er\ i\ (?:lejligheden|huset|hjemmet|boligen|opgangen|haven)\b"),
     _p(r"\bved\ (?:praecis\ )?hvor\ (?:jeg|hun|du|vi)\ er\b|\bventer\ (?:paa|til)\ (?:at\ )?(?:hun|han|jeg|hende|mig|du)\b|\btoer\ ikke\ (?:forlade|gaa\ ud|gaa\ hjem|komme\ ud)"),
@@ -93,7 +96,9 @@ NOW = _p(r"""\b(?:lige\ nu|netop\ nu|i\ dette\ oe?jeblik|herude|derude|her\ nu|e
     |sidder\ her|bag\ mig|bloeder|bloder|kan\ ikke\ komme\ (?:ud|af\ med)|med\ det\ samme|skynd|kom\ nu)\b
     |^(?:hjaelp|hjelp|hjalp)\b""")
 # Hypothetical framing: only an explicit "now" makes such a message acute.
-HYPOTHETICAL = _p(r"""(?:^|,\ )hvis\b|\bhvis\ der\b|\bhvad\ (?:\w+\ ){1,3}hvis\b|\bhvis\ (?:man|en\ |et\ |udoeveren|klienten|borgeren)|\ben\ dag\b
+# "ikke akut", "ingen fare": the writer says it is not an emergency.
+NEGATED = _p(r"\b(?:ikke|ingen)\ (?:\w+\ ){0,3}(?:akut\w*|fare)\b")
+HYPOTHETICAL = _p(r"""\bhver\ (?:dag|morgen|aften|nat|uge|gang)\b|\bdagligt\b|(?:^|,\ )hvis\b|\bhvis\ der\b|\bhvad\ (?:\w+\ ){1,3}hvis\b|\bhvis\ (?:man|en\ |et\ |udoeveren|klienten|borgeren)|\ben\ dag\b
     |\bpaa\ et\ tidspunkt\b|\bfrygter\b|\bbange\ for\ at\b|\bi\ fremtiden\b""")
 # Words that only general questions use; they outweigh every sign of "now".
 TEXTBOOK = _p(r"\b(?:typisk\w*|hvor\ mange|generelt|tegn\ paa|i\ almindelighed|statistik\w*|forskellen\ paa|straffen\ for|i\ stil\ med)\b")
@@ -104,7 +109,7 @@ GENERAL = _p(r"""(?:^|,\ )(?:hvordan|hvornaar|hvornar|hvilke|hvilken|hvem|findes
         |er\ det|er\ \w+\ (?:lige|en|et|altid)|hvad\ (?:er|betyder|siger|sker|kan\ (?:man|vi|politiet|jeg)|skal\ (?:man|vi)|goer\ (?:man|stalking|det)|gor\ man|boer))\b
     |\b(?:generelt|typisk|normalt|almindelig\w*|alvorlig\w*|i\ tilfaelde|risikovurd\w*|vurder\w*
     |notere\w*|journal\w*|dokumenter\w*|logskema\w*|skaermbille\w*|screenshot\w*|bevis\w*|kursus|kurser|uddann\w*|statistik\w*|paragraf\w*
-    |straffelov\w*|straf\w*|anmeld\w*|bange\ for|frygter|logbog\w*|risikofaktor\w*|underretning\w*|bange\ for|frygter|utryg\w*|bekymr\w*|nervoes|har\ fortalt|fortalt\ om|spoerg\w*|spurgt|sparring
+    |straffelov\w*|straf\w*|anmeld\w*|bange\ for|frygter|logbog\w*|risiko\w*|underretning\w*|bange\ for|frygter|utryg\w*|bekymr\w*|nervoes|har\ fortalt|fortalt\ om|spoerg\w*|spurgt|sparring
     |raad\ om|henvis\w*|undervisning|oplaeg|forebygg\w*|sikkerhedsplan\w*|efterreaktion\w*)\b""")
 PAST = _p(r"""\b(?:sidste\ (?:aar|maaned|uge|sommer|vinter)|i\ fjor|tidligere|engang|dengang|for\ (?:\w+\ ){1,3}(?:aar|maaneder|maaned|uger|uge|stykke\ tid)\ siden|et\ stykke\ tid|loesladt|fik\ en\ dom|i\ flere\ (?:maaneder|uger|aar)|varetaegt\w*|faengsl\w*|sidder\ inde
     |i\ (?:foraaret|efteraaret|sommer|vinter|januar|februar|marts|april|maj|juni|juli|august|september|oktober|november|december))\b""")
@@ -125,7 +130,8 @@ def is_general_question(text: str) -> bool:
     if NOW.search(folded) or any(p.search(folded) for p in DANGER_NOW):
         return False
     return bool(
-        TEXTBOOK.search(folded) or HYPOTHETICAL.search(folded) or PAST.search(folded) or GENERAL.search(folded)
+        NEGATED.search(folded)
+        or TEXTBOOK.search(folded) or HYPOTHETICAL.search(folded) or PAST.search(folded) or GENERAL.search(folded)
     )
 
 
@@ -133,9 +139,10 @@ def is_acute_danger(text: str) -> bool:
     """Whether `text` describes danger now (deterministic; used before any model)."""
     folded = fold(text)
     present = any(p.search(folded) for p in DANGER_NOW)
-    if not folded or not (present or any(p.search(folded) for p in DANGER)):
+    strong = present or any(p.search(folded) for p in DANGER)
+    if not folded or not (strong or any(p.search(folded) for p in NEEDS_NOW)):
         return False
-    if TEXTBOOK.search(folded):
+    if TEXTBOOK.search(folded) or NEGATED.search(folded):
         return False
     now = bool(NOW.search(folded))
     if HYPOTHETICAL.search(folded):
@@ -143,7 +150,7 @@ def is_acute_danger(text: str) -> bool:
     past = PAST.search(folded)
     if now or present or (WEAK_NOW.search(folded) and not past):
         return True
-    return not (past or GENERAL.search(folded))
+    return strong and not (past or GENERAL.search(folded))
 
 
 def override_intent(message: Message, threshold: float = 0.5) -> Optional[str]:

@@ -1,0 +1,132 @@
+"""Custom actions, run on small trackers; assert on events and on what was uttered."""
+
+import asyncio
+
+import pytest
+from rasa_sdk.events import SlotSet
+
+from actions.answers import ActionAnswer, ActionSetRole
+from actions.check import CHECK_SLOTS, ActionStalkingCheckResult, assessment
+from actions.fallback import ActionDidYouMean
+from actions.handover import ActionHandover
+from tests.helpers import make_tracker
+
+
+def run(action, dispatcher, tracker, domain):
+    return asyncio.run(action.run(dispatcher, tracker, domain))
+
+
+def fallback_event(text="hmm"):
+    return {"event": "user", "text": text, "parse_data": {"intent": {"name": "nlu_fallback", "confidence": 0.5}}}
+
+
+def test_answer_utters_article_with_source_followups_and_article_id(dispatcher, domain):
+    events = run(ActionAnswer(), dispatcher, make_tracker("what_is_stalking"), domain)
+    answer = dispatcher.messages[0]
+    assert "stalking" in answer["text"].lower()
+    assert "Kilde" in answer["text"] and "https://" in answer["text"]
+    assert 2 <= len(answer["buttons"]) <= 3
+    assert all(b["payload"].startswith("/") for b in answer["buttons"])
+    assert answer["custom"] == {"article": "what_is_stalking"}
+    assert SlotSet("last_article", "what_is_stalking") in events
+    assert len(dispatcher.messages) == 1  # no role variants here: no role question
+
+
+def test_answer_asks_for_the_role_once_when_the_article_has_variants(dispatcher, domain):
+    events = run(ActionAnswer(), dispatcher, make_tracker("duty_to_report"), domain)
+    assert dispatcher.messages[-1]["response"] == "utter_ask_role"
+    assert SlotSet("role_asked", True) in events
+    again = make_tracker("duty_to_report", slots={"role_asked": True})
+    dispatcher.messages.clear()
+    run(ActionAnswer(), dispatcher, again, domain)
+    assert all(m.get("response") != "utter_ask_role" for m in dispatcher.messages)
+
+
+def test_answer_uses_the_role_variant(dispatcher, domain):
+    action = ActionAnswer()
+    article = action.kb.for_intent("duty_to_report")
+    run(action, dispatcher, make_tracker("duty_to_report", slots={"role": "kommune"}), domain)
+    assert dispatcher.messages[0]["text"].startswith(article.variants["kommune"][:60])
+
+
+def test_unknown_intent_gets_the_default_response(dispatcher, domain):
+    assert run(ActionAnswer(), dispatcher, make_tracker("greet"), domain) == []
+    assert dispatcher.messages[0]["response"] == "utter_default"
+
+
+def test_set_role_reanswers_the_last_article_in_the_role_variant(dispatcher, domain):
+    tracker = make_tracker(
+        "inform_role", slots={"last_article": "duty_to_report"},
+        entities=[{"entity": "role", "value": "sundhed"}],
+    )
+    events = run(ActionSetRole(), dispatcher, tracker, domain)
+    assert SlotSet("role", "sundhed") in events
+    article = ActionSetRole().kb.for_intent("duty_to_report")
+    assert any(m.get("text", "").startswith(article.variants["sundhed"][:60]) for m in dispatcher.messages)
+
+
+def test_set_role_without_a_variant_confirms(dispatcher, domain):
+    tracker = make_tracker("inform_role", slots={"last_article": "what_is_stalking"},
+                           entities=[{"entity": "role", "value": "politi"}])
+    run(ActionSetRole(), dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["response"] == "utter_role_noted"
+
+
+def test_handover_gives_contact_details_and_what_to_have_ready(dispatcher, domain):
+    action = ActionHandover()
+    run(action, dispatcher, make_tracker("human_handover"), domain)
+    text = dispatcher.messages[0]["text"]
+    assert action.kb.contact.phone in text and action.kb.contact.email in text
+    assert "logskema" in text and "CPR" in text and "112" in text
+    if not action.kb.contact.opening_hours:
+        assert "Åbningstider" not in text
+
+
+RANKING = [
+    {"name": "nlu_fallback", "confidence": 0.5},
+    {"name": "documentation", "confidence": 0.3},
+    {"name": "greet", "confidence": 0.2},
+    {"name": "safety_app", "confidence": 0.2},
+    {"name": "check_stalking", "confidence": 0.1},
+    {"name": "victim_advice", "confidence": 0.05},
+]
+
+
+def test_did_you_mean_offers_three_topics_and_none_of_these(dispatcher, domain):
+    tracker = make_tracker("nlu_fallback", ranking=RANKING)
+    run(ActionDidYouMean(), dispatcher, tracker, domain)
+    message = dispatcher.messages[0]
+    assert message["response"] == "utter_did_you_mean"
+    payloads = [b["payload"] for b in message["buttons"]]
+    assert payloads == ["/documentation", "/safety_app", "/check_stalking", "/none_of_these"]
+
+
+def test_second_fallback_in_a_row_hands_over_without_asking(dispatcher, domain):
+    tracker = make_tracker("nlu_fallback", ranking=RANKING, events=[fallback_event()])
+    run(ActionDidYouMean(), dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["response"] == "utter_still_unsure"
+    assert ActionDidYouMean().kb.contact.phone in dispatcher.messages[1]["text"]
+
+
+@pytest.mark.parametrize(
+    "answers, expected",
+    [
+        ((True, True, True, True), "har situationen de kendetegn"),
+        ((False, True, True, True), "ligner\nmere en konflikt"),
+        ((True, False, True, True), "enkelt episode"),
+        ((True, True, False, True), "ikke uønsket"),
+        ((True, True, True, False), "ligne chikane"),
+    ],
+)
+def test_guided_check_explains_without_a_verdict(answers, expected):
+    text = assessment(dict(zip(CHECK_SLOTS, answers)))
+    assert text.startswith("Ud fra det, du beskriver")
+    assert expected.replace("\n", " ") in text.replace("\n", " ")
+
+
+def test_guided_check_result_gives_next_steps_and_clears_answers(dispatcher, domain):
+    slots = dict(zip(CHECK_SLOTS, (True, True, True, True)))
+    events = run(ActionStalkingCheckResult(), dispatcher, make_tracker(slots=slots), domain)
+    text = dispatcher.messages[0]["text"]
+    assert "logskema" in text and "114" in text and "Dansk Stalking Center" in text
+    assert events == [SlotSet(s, None) for s in CHECK_SLOTS]

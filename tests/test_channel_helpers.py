@@ -1,0 +1,38 @@
+"""Pure helpers of the chat channel."""
+
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+
+from fagchat.channel import clean_text, merge_custom, offered_payloads, sender_ref
+
+
+def test_clean_text_drops_invisible_and_control_characters():
+    assert clean_text("  hej\x00 med\u200b dig\u202e\n\tigen ") == "hej med dig igen"
+    assert clean_text("æøå 👍") == "æøå 👍"
+
+
+def test_offered_payloads_are_those_of_the_latest_bot_turn():
+    events = [
+        BotUttered("gammel", {"buttons": [{"title": "x", "payload": "/old"}]}),
+        UserUttered("hej"),
+        ActionExecuted("action_answer"),
+        BotUttered("svar", {"buttons": [{"title": "a", "payload": "/safety"}]}),
+        BotUttered("rolle", {"buttons": [{"title": "b", "payload": '/inform_role{"role":"politi"}'}]}),
+        ActionExecuted("action_listen"),
+    ]
+    assert offered_payloads(events) == {"/safety", '/inform_role{"role":"politi"}'}
+
+
+def test_merge_custom_attaches_article_to_the_answer():
+    merged = merge_custom([
+        {"recipient_id": "s", "text": "svar", "buttons": []},
+        {"recipient_id": "s", "custom": {"article": "safety"}},
+        {"recipient_id": "s", "text": "næste"},
+    ])
+    assert merged == [
+        {"recipient_id": "s", "text": "svar", "buttons": [], "custom": {"article": "safety"}},
+        {"recipient_id": "s", "text": "næste"},
+    ]
+
+
+def test_sender_ref_does_not_reveal_the_sender():
+    assert "abc123" not in sender_ref("abc123") and len(sender_ref("abc123")) == 10

@@ -1,0 +1,72 @@
+"""The deterministic acute-danger layer, as a pure function and as the NLU override."""
+
+import pytest
+from rasa.shared.nlu.training_data.message import Message
+
+from fagchat.danger import fold, is_acute_danger, override_intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "han står uden for døren nu",
+        "HAN STAAR UDENFOR DOEREN",
+        "min klient siger han truer med at slå hende ihjel",
+        "hun har en kniv",
+        "hjælp han er her",
+        "borgeren siger hun vil tage sit eget liv i aften",
+        "han har taget barnet og truer mor",
+        "han prøver at bryde ind lige nu",
+    ],
+)
+def test_danger_now_is_detected(text):
+    assert is_acute_danger(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hvornår skal man ringe 112",
+        "hvad gør man ved trusler generelt",
+        "hun blev truet for to år siden, kan hun få tilhold?",
+        "hvordan laver jeg en risikovurdering ved drabstrusler",
+        "hvad er stalking",
+        "",
+    ],
+)
+def test_general_or_past_questions_are_not_acute(text):
+    assert not is_acute_danger(text)
+
+
+def test_fold_handles_danish_letters_and_punctuation():
+    assert fold("Døren, Åbner!") == "doeren , aabner ,"
+
+
+def message(text, intent, ranking):
+    return Message(data={"text": text, "intent": {"name": intent, "confidence": ranking[0][1]},
+                         "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking]})
+
+
+def test_pattern_overrides_whatever_the_model_said():
+    m = message("han står med en kniv i opgangen", "greet", [("greet", 0.9)])
+    assert override_intent(m) == "pattern"
+    assert m.get("intent") == {"name": "acute_danger", "confidence": 1.0}
+    assert m.get("intent_ranking")[0]["name"] == "acute_danger"
+
+
+def test_unsure_model_whose_best_guess_is_danger_routes_to_112():
+    m = message("det er slemt det her", "nlu_fallback", [("nlu_fallback", 0.5), ("acute_danger", 0.4), ("safety", 0.3)])
+    assert override_intent(m) == "unsure_classifier"
+    assert m.get("intent")["name"] == "acute_danger"
+
+
+def test_model_false_alarm_on_a_general_question_is_demoted():
+    m = message("hvad gør man ved trusler generelt", "acute_danger", [("acute_danger", 0.6), ("safety", 0.55)])
+    assert override_intent(m) == "general_question"
+    assert m.get("intent")["name"] == "safety"
+
+
+def test_confident_ordinary_intent_is_left_alone():
+    m = message("hvad er stalking", "what_is_stalking", [("what_is_stalking", 0.97)])
+    assert override_intent(m) is None
+    assert m.get("intent")["name"] == "what_is_stalking"

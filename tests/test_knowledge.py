@@ -1,0 +1,154 @@
+"""The knowledge base: loader validation, content rules, and agreement with the domain."""
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fagchat import knowledge
+from fagchat.knowledge import TOPICS, KnowledgeBase, KnowledgeError
+
+ROOT = Path(__file__).resolve().parent.parent
+FACTS = ROOT.parent / "shared" / "reference" / "facts.md"
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return KnowledgeBase.load()
+
+
+def copy_kb(tmp_path: Path) -> Path:
+    """A writable copy of knowledge/ to break on purpose."""
+    target = tmp_path / "knowledge"
+    shutil.copytree(ROOT / "knowledge", target)
+    return target
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1))
+
+
+# --- the loader ----------------------------------------------------------------------
+
+def test_every_topic_has_an_article(kb):
+    assert {a.topic for a in kb.articles.values()} == set(TOPICS)
+
+
+@pytest.mark.parametrize(
+    "old, new, field",
+    [
+        ("topic: what_is_stalking", "topic: stalking_in_general", "topic"),
+        ("reviewed: 2026-11-25", "reviewed: i går", "reviewed"),
+        ("id: what_is_stalking", "id: what_is", "id"),
+        ("title: ", "titel: ", "title"),
+        ("followups: [", "followups: [no_such_intent, ", "followups"),
+    ],
+)
+def test_a_broken_article_stops_loading_naming_file_and_field(tmp_path, old, new, field):
+    folder = copy_kb(tmp_path)
+    edit(folder / "what_is_stalking.md", old, new)
+    with pytest.raises(KnowledgeError) as error:
+        KnowledgeBase.load(folder)
+    assert error.value.path.name == "what_is_stalking.md"
+    assert error.value.field == field
+    assert "what_is_stalking.md" in str(error.value) and field in str(error.value)
+
+
+def test_missing_front_matter_is_reported(tmp_path):
+    folder = copy_kb(tmp_path)
+    (folder / "broken.md").write_text("Bare tekst uden front matter.\n")
+    with pytest.raises(KnowledgeError, match=r"broken.md: field '\(front matter\)'"):
+        KnowledgeBase.load(folder)
+
+
+def test_unknown_role_variant_is_reported(tmp_path):
+    folder = copy_kb(tmp_path)
+    path = folder / "what_is_stalking.md"
+    path.write_text(path.read_text() + "\n<!-- rolle: brandvaesen -->\nTekst.\n")
+    with pytest.raises(KnowledgeError, match="unknown role 'brandvaesen'"):
+        KnowledgeBase.load(folder)
+
+
+def test_an_intent_answered_twice_is_reported(tmp_path):
+    folder = copy_kb(tmp_path)
+    edit(folder / "stalking_forms.md", "intents: [stalking_forms]", "intents: [stalking_forms, materials]")
+    with pytest.raises(KnowledgeError, match="'materials' is also in"):
+        KnowledgeBase.load(folder)
+
+
+def test_contact_file_with_missing_field_is_reported(tmp_path):
+    folder = copy_kb(tmp_path)
+    edit(folder / "contact.yml", "email: kontakt@danskstalkingcenter.dk", "mail: x")
+    with pytest.raises(KnowledgeError, match="contact.yml: field 'email'"):
+        KnowledgeBase.load(folder)
+
+
+def test_empty_contact_values_are_left_out_not_guessed(kb):
+    text = kb.for_intent("contact").body
+    assert kb.contact.phone in text and kb.contact.email in text
+    assert "{" not in text
+    if not kb.contact.opening_hours:
+        assert "Åbningstider" not in text
+
+
+def test_role_variant_replaces_the_common_answer(kb):
+    article = kb.for_intent("duty_to_report")
+    assert "kommune" in article.variants
+    assert article.text_for("kommune") == article.variants["kommune"]
+    assert article.text_for(None) == article.body == article.text_for("andet" if "andet" not in article.variants else None)
+
+
+# --- the content rules -------------------------------------------------------------------
+
+def words(text: str) -> int:
+    return len(re.findall(r"\w+", re.sub(r"\(https?://[^)]+\)", "", text)))
+
+
+@pytest.mark.parametrize("article_id", sorted(KnowledgeBase.load().articles))
+def test_answers_are_short_and_end_with_a_next_step(kb, article_id):
+    article = kb.articles[article_id]
+    for text in [article.body, *article.variants.values()]:
+        assert words(text) <= 160, f"{article_id}: {words(text)} words"
+        assert "næste skridt" in text.lower().rsplit("\n\n", 1)[-1], f"{article_id} must end with its next step"
+
+
+def test_sources_come_from_the_facts_sheet(kb):
+    facts = FACTS.read_text()
+    for article in kb.articles.values():
+        for url in article.sources:
+            assert url in facts, f"{article.id}: {url} is not in facts.md"
+
+
+def test_no_article_states_the_disputed_hotline_number_as_fact(kb):
+    # [KONFLIKT]/[TJEK] numbers from facts.md must not appear as plain facts.
+    for article in kb.articles.values():
+        for text in [article.body, *article.variants.values()]:
+            assert "70 20 30 82" not in text and "35 30 17 17" not in text and "60 56 73 74" not in text
+
+
+# --- agreement with the domain and the NLU data --------------------------------------------
+
+def test_domain_knowledge_intents_and_articles_match(kb):
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text())
+    contract = (ROOT / "docs" / "content-contract.md").read_text().split("## Dialogue intents")[0]
+    knowledge_intents = set(re.findall(r"^\| ([a-z_]+) \| [a-z_]+ \|", contract, re.M)) - {"intent"}
+    assert knowledge_intents == set(kb.intents)
+    assert set(kb.intents) <= set(domain["intents"])
+
+
+def test_every_article_intent_has_training_examples(kb):
+    nlu = yaml.safe_load((ROOT / "data" / "nlu.yml").read_text())["nlu"]
+    counts = {b["intent"]: b["examples"].count("\n- ") + 1 for b in nlu if "intent" in b}
+    for intent in kb.intents:
+        assert counts.get(intent, 0) >= 25, intent
+
+
+def test_contact_fallback_response_matches_contact_file(kb):
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text())
+    text = domain["responses"]["utter_service_unavailable"][0]["text"]
+    assert kb.contact.phone in text and kb.contact.email in text
+    assert "112" in text
