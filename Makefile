@@ -7,7 +7,8 @@ VENV        := .venv
 BIN         := $(VENV)/bin
 PY          := $(BIN)/python
 RASA        := $(BIN)/rasa
-SPACY_MODEL ?= $(or $(FAGCHAT_SPACY_MODEL_DIR),models/spacy-da)
+# The Danish spaCy pipeline that config.yml's SpacyNLP loads (README: switching models).
+SPACY_MODEL := models/spacy-da
 # Quieter TensorFlow and no telemetry or update checks: everything runs offline.
 export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
@@ -40,9 +41,10 @@ train: model validate ## Train the Rasa model (skipped when nothing changed)
 run: train ## Start Rasa, the action server and the web page; Ctrl-C stops all
 	$(PY) -m fagchat.launcher
 
-test: train browser-deps ## Validate, train, run pytest and the conversation tests
+test: train browser-deps ## Validate, train, run pytest, conversation tests and cross-validation
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory conversation-tests
+	$(MAKE) --no-print-directory crossval
 
 pytest: train browser-deps ## Only the pytest suite
 	$(PY) -m pytest $(ARGS)

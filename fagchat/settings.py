@@ -61,11 +61,6 @@ SETTINGS: Dict[str, Setting] = {
         Setting(
             "FAGCHAT_RETENTION_DAYS", "90", "Conversations older than this are purged."
         ),
-        Setting(
-            "FAGCHAT_SPACY_MODEL_DIR",
-            "models/spacy-da",
-            "Where set-up builds the Danish spaCy pipeline (config.yml loads it).",
-        ),
         Setting("FAGCHAT_VAR_DIR", "var", "Runtime data: database, logs, run files."),
         # Staff review app (fagchat/staff, docs/staff.md)
         Setting(

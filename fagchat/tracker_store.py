@@ -40,7 +40,10 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, domain: Optional[Domain] = None, **kwargs: Any) -> None:
         """Connect to the configured database (an SQLite file's folder is created)."""
+        # Rasa passes the endpoint's url/host/... keys too; the setting is the one source.
         url = make_url(kwargs.pop("url", None) or settings.get("FAGCHAT_DB_URL"))
+        for key in ("host", "port", "db", "dialect", "username", "password", "login_db", "query"):
+            kwargs.pop(key, None)
         if url.get_backend_name() == "sqlite" and url.database:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         super().__init__(

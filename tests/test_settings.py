@@ -1,0 +1,27 @@
+"""Configuration is read in one place and documented."""
+
+import re
+from pathlib import Path
+
+from fagchat.settings import SETTINGS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_readme_lists_every_setting_with_its_default():
+    readme = (ROOT / "README.md").read_text()
+    for setting in SETTINGS.values():
+        row = next((line for line in readme.splitlines() if line.startswith(f"| `{setting.name}`")), None)
+        assert row, f"README.md has no table row for {setting.name}"
+        assert f"`{setting.default}`" in row, f"README.md row for {setting.name} lacks its default"
+
+
+def test_no_module_reads_the_environment_except_settings():
+    allowed = {"fagchat/settings.py", "fagchat/launcher.py"}
+    pattern = re.compile(r"os\.environ(?:\.get)?[\[(]|os\.getenv\(")
+    offenders = []
+    for path in [*ROOT.glob("fagchat/**/*.py"), *ROOT.glob("actions/*.py")]:
+        rel = path.relative_to(ROOT).as_posix()
+        if rel not in allowed and pattern.search(path.read_text()):
+            offenders.append(rel)
+    assert not offenders, f"read settings through fagchat.settings: {offenders}"
