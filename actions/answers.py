@@ -45,7 +45,8 @@ class ActionAnswer(KnowledgeAction):
             json_message={"article": article.id},
         )
         events: List[Dict[Text, Any]] = [SlotSet("last_article", article.id)]
-        if article.variants and not role and not tracker.get_slot("role_asked"):
+        # Ask once, and never in the middle of the guided check.
+        if article.variants and not role and not tracker.get_slot("role_asked") and not tracker.active_loop_name:
             dispatcher.utter_message(response="utter_ask_role")
             events.append(SlotSet("role_asked", True))
         return events
@@ -62,10 +63,11 @@ class ActionSetRole(KnowledgeAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         """Store the role from the message's entity and tailor the last answer."""
-        role = next(tracker.get_latest_entity_values("role"), None) or tracker.get_slot("role")
+        role = next(tracker.get_latest_entity_values("role"), None)
         if role not in ROLE_LABELS:
+            # No role we know in the message: ask with buttons rather than guess.
             dispatcher.utter_message(response="utter_ask_role")
-            return [SlotSet("role", None)]
+            return [SlotSet("role", tracker.get_slot("role"))]
         article = self.kb.for_intent(tracker.get_slot("last_article"))
         if article is not None and role in article.variants:
             dispatcher.utter_message(text=f"Her er svaret til dig, der arbejder inden for {ROLE_LABELS[role]}:")

@@ -6,7 +6,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KnowledgeAction
-from actions.rendering import candidate_buttons, handover_text, intent_payload
+from actions.rendering import candidate_buttons, handover_buttons, handover_text, intent_payload
 
 FALLBACK_INTENT = "nlu_fallback"
 
@@ -38,7 +38,11 @@ class ActionDidYouMean(KnowledgeAction):
         """Ask which topic was meant, or hand over after two misses."""
         if consecutive_fallbacks(tracker) >= 2:
             dispatcher.utter_message(response="utter_still_unsure")
-            dispatcher.utter_message(text=handover_text(self.kb.contact), json_message={"handover": True})
+            dispatcher.utter_message(
+                text=handover_text(self.kb.contact),
+                buttons=handover_buttons(self.kb),
+                json_message={"handover": True},
+            )
             return []
         ranking = tracker.latest_message.get("intent_ranking") or []
         buttons = candidate_buttons(self.kb, ranking)

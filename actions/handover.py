@@ -6,7 +6,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KnowledgeAction
-from actions.rendering import handover_text
+from actions.rendering import handover_buttons, handover_text
 
 
 class ActionHandover(KnowledgeAction):
@@ -20,5 +20,11 @@ class ActionHandover(KnowledgeAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         """Utter the contact details."""
-        dispatcher.utter_message(text=handover_text(self.kb.contact), json_message={"handover": True})
+        # Buttons keep the text in one message: Rasa's collecting channel splits a text
+        # without buttons at every blank line.
+        dispatcher.utter_message(
+            text=handover_text(self.kb.contact),
+            buttons=handover_buttons(self.kb),
+            json_message={"handover": True},
+        )
         return []

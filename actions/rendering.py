@@ -69,12 +69,21 @@ def candidate_buttons(kb: KnowledgeBase, ranking: List[Dict], limit: int = 3) ->
     return buttons
 
 
+def handover_buttons(kb: KnowledgeBase) -> List[Dict[str, str]]:
+    """What a professional may want next after the contact details."""
+    return [
+        {"title": kb.for_intent(i).title, "payload": intent_payload(i)}
+        for i in ("consultation", "victim_referral", "documentation")
+        if kb.for_intent(i)
+    ]
+
+
 def handover_text(contact: Contact) -> str:
     """Contact details for a person at the centre and what to have ready."""
     return contact.fill(
         "Du kan tale med en medarbejder hos {name}, som giver gratis faglig sparring "
         "til fagpersoner, også om en konkret sag.\n\n"
-        "- Telefon: {phone} ({phone_label})\n"
+        "- {phone_label}: {phone}\n"
         "- E-mail: {email}\n"
         "- Åbningstider: {opening_hours}\n\n"
         "Hav gerne klar: din faglige rolle, et kort overblik over forløbet, hvad du "

@@ -127,12 +127,13 @@ def fold(text: str) -> str:
 def is_general_question(text: str) -> bool:
     """Whether `text` is plainly general, past or hypothetical, with no sign of "now"."""
     folded = fold(text)
-    if NOW.search(folded) or any(p.search(folded) for p in DANGER_NOW):
+    if NOW.search(folded):
         return False
-    return bool(
-        NEGATED.search(folded)
-        or TEXTBOOK.search(folded) or HYPOTHETICAL.search(folded) or PAST.search(folded) or GENERAL.search(folded)
-    )
+    if NEGATED.search(folded) or TEXTBOOK.search(folded) or HYPOTHETICAL.search(folded):
+        return True
+    if any(p.search(folded) for p in DANGER_NOW):
+        return False
+    return bool(PAST.search(folded) or GENERAL.search(folded))
 
 
 def is_acute_danger(text: str) -> bool:
@@ -157,7 +158,8 @@ def override_intent(message: Message, threshold: float = 0.5) -> Optional[str]:
     """Apply the safety layer to a parsed message; return what it changed, if anything.
 
     - the patterns fire → `acute_danger` (confidence 1.0), whatever the model said;
-    - the model is unsure but its best guess is `acute_danger` → `acute_danger`;
+    - the model is unsure but its best guess is `acute_danger` → `acute_danger`,
+      unless the text is plainly general (below);
     - the model says `acute_danger` but the text is plainly a general, past or
       hypothetical question with no sign of "now" → the model's runner-up, so a
       question like "hvad gør man ved trusler generelt" gets its answer, not 112.
@@ -171,7 +173,7 @@ def override_intent(message: Message, threshold: float = 0.5) -> Optional[str]:
         reason = "pattern"
     elif name == FALLBACK_INTENT:
         best = next((r for r in ranking if r.get(INTENT_NAME_KEY) != FALLBACK_INTENT), None)
-        if best and best.get(INTENT_NAME_KEY) == ACUTE_INTENT:
+        if best and best.get(INTENT_NAME_KEY) == ACUTE_INTENT and not is_general_question(text):
             reason = "unsure_classifier"
     elif name == ACUTE_INTENT and is_general_question(text):
         runner_up = next((r for r in ranking if r.get(INTENT_NAME_KEY) not in (ACUTE_INTENT, FALLBACK_INTENT)), None)

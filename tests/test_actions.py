@@ -130,3 +130,17 @@ def test_guided_check_result_gives_next_steps_and_clears_answers(dispatcher, dom
     text = dispatcher.messages[0]["text"]
     assert "logskema" in text and "114" in text and "Dansk Stalking Center" in text
     assert events == [SlotSet(s, None) for s in CHECK_SLOTS]
+
+
+def test_set_role_without_a_recognised_role_asks_again_and_keeps_the_old_one(dispatcher, domain):
+    tracker = make_tracker("inform_role", slots={"role": "kommune", "last_article": "duty_to_report"})
+    events = run(ActionSetRole(), dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["response"] == "utter_ask_role"
+    assert events == [SlotSet("role", "kommune")]
+
+
+def test_no_role_question_during_the_guided_check(dispatcher, domain):
+    tracker = make_tracker("duty_to_report")
+    tracker.active_loop = {"name": "stalking_check_form"}
+    run(ActionAnswer(), dispatcher, tracker, domain)
+    assert all(m.get("response") != "utter_ask_role" for m in dispatcher.messages)
