@@ -62,3 +62,12 @@ browser-deps: ## Debian chromium and axe-core for the browser tests
 
 clean: ## Remove the venv, trained models and runtime data
 	rm -rf $(VENV) models var .pytest_cache tests/browser/node_modules
+
+.PHONY: staff-user staff-perf
+
+staff-user: venv ## Create a staff-app account (asks for name and password; NAME=anna to skip the first)
+	@name="$(NAME)"; [ -n "$$name" ] || read -rp "Brugernavn: " name; \
+	  $(PY) -m fagchat.staff.cli create-user "$$name"
+
+staff-perf: venv ## Time the staff app on 100,000 conversations (ARGS="--conversations 5000" for less)
+	$(PY) benchmarks/staff_perf.py $(ARGS)

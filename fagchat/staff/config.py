@@ -1,0 +1,97 @@
+"""The staff app's configuration: read from `fagchat.settings` once, overridable in tests."""
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from fagchat import settings
+from fagchat.knowledge import DEFAULT_DIR, KnowledgeBase
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@dataclass
+class StaffConfig:
+    """Everything the staff app and its commands need to know.
+
+    `create_app(config)` and the commands build one from the settings; tests pass
+    overrides (a temporary database, a frozen `clock`, a small knowledge base).
+    """
+
+    db_url: str
+    secure_cookie: bool
+    session_minutes: int
+    lockout_attempts: int
+    lockout_minutes: int
+    low_confidence: float
+    page_size: int
+    timezone: str
+    query_timeout_ms: int
+    retention_days: int
+    knowledge_dir: Path = DEFAULT_DIR
+    domain_path: Path = ROOT / "domain.yml"
+    clock: Callable[[], float] = time.time
+    purge_every: float = 24 * 3600  # seconds between retention purges
+    index_every: float = 10.0  # seconds between background index runs
+    count_cap: int = 10000  # counts above this show as "10.000+"
+    _kb: Optional[KnowledgeBase] = field(default=None, repr=False)
+
+    @classmethod
+    def from_settings(cls, overrides: Optional[Dict[str, Any]] = None) -> "StaffConfig":
+        """Read every setting, then apply `overrides` (field name -> value)."""
+        values: Dict[str, Any] = dict(
+            db_url=settings.get("FAGCHAT_DB_URL"),
+            secure_cookie=settings.get("FAGCHAT_STAFF_SECURE_COOKIE") == "1",
+            session_minutes=settings.get_int("FAGCHAT_STAFF_SESSION_MINUTES"),
+            lockout_attempts=settings.get_int("FAGCHAT_STAFF_LOCKOUT_ATTEMPTS"),
+            lockout_minutes=settings.get_int("FAGCHAT_STAFF_LOCKOUT_MINUTES"),
+            low_confidence=_float("FAGCHAT_STAFF_LOW_CONFIDENCE"),
+            page_size=settings.get_int("FAGCHAT_STAFF_PAGE_SIZE"),
+            timezone=settings.get("FAGCHAT_STAFF_TIMEZONE"),
+            query_timeout_ms=settings.get_int("FAGCHAT_STAFF_QUERY_TIMEOUT_MS"),
+            retention_days=settings.get_int("FAGCHAT_RETENTION_DAYS"),
+        )
+        known = {f.name for f in fields(cls)}
+        for name, value in (overrides or {}).items():
+            if name not in known:
+                raise ValueError(f"Unknown staff config field {name!r}")
+            values[name] = value
+        return cls(**values)
+
+    @property
+    def tz(self) -> dt.tzinfo:
+        """The time zone dates are shown and filtered in."""
+        try:
+            return ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SystemExit(f"FAGCHAT_STAFF_TIMEZONE: unknown time zone {self.timezone!r}") from None
+
+    @property
+    def knowledge(self) -> KnowledgeBase:
+        """The knowledge base (loaded once; an invalid article stops start-up)."""
+        if self._kb is None:
+            self._kb = KnowledgeBase.load(self.knowledge_dir)
+        return self._kb
+
+    def today(self) -> dt.date:
+        """Today's date in the staff time zone, by the (injectable) clock."""
+        return dt.datetime.fromtimestamp(self.clock(), self.tz).date()
+
+    def intents(self) -> List[str]:
+        """The domain's intents, in the domain's order."""
+        domain = yaml.safe_load(self.domain_path.read_text(encoding="utf-8"))
+        names = [i if isinstance(i, str) else next(iter(i)) for i in domain.get("intents", [])]
+        return [n for n in names if n != "nlu_fallback"]
+
+
+def _float(name: str) -> float:
+    value = settings.get(name)
+    try:
+        return float(value)
+    except ValueError:
+        raise SystemExit(f"Setting {name} must be a number, got {value!r}") from None

@@ -1,0 +1,62 @@
+"""Retention: conversations idle for more than FAGCHAT_RETENTION_DAYS are deleted.
+
+The purge reads Rasa's own `events` (not the staff summaries, which may lag), deletes
+each stale conversation with everything derived from it (summaries, review decisions)
+and logs how many it deleted, never what they held. The staff app runs it at start and
+once a day; `python -m fagchat.staff.cli purge` runs it by hand. `clock` is injectable
+so tests can freeze time.
+"""
+
+import hashlib
+import logging
+import time
+from typing import Callable
+
+from sqlalchemy.engine import Engine
+
+from fagchat.staff import db
+
+logger = logging.getLogger(__name__)
+DAY = 24 * 3600
+STEP = 500  # conversations per transaction
+
+
+def purge(engine: Engine, days: int, clock: Callable[[], float] = time.time) -> int:
+    """Delete every conversation whose latest event is more than `days` days old.
+
+    Args:
+        engine: The database Rasa writes to.
+        days: The retention period; 0 or less turns the purge off.
+        clock: Returns the current unix time.
+
+    Returns:
+        How many conversations were deleted.
+    """
+    if days <= 0:
+        logger.info("retention.disabled days=%d", days)
+        return 0
+    now = clock()
+    cutoff = now - days * DAY
+    deleted = 0
+    while True:
+        with engine.begin() as conn:
+            stale = db.stale_senders(conn, cutoff, STEP)
+            if stale:
+                deleted += db.delete_conversations(conn, stale)
+            # Expired logins and old failed-login records go the same way.
+            db.purge_auth(conn, now, now - DAY)
+        if len(stale) < STEP:
+            break
+    logger.info("retention.purged conversations=%d older_than_days=%d", deleted, days)
+    return deleted
+
+
+def conversation_ref(sender_id: str) -> str:
+    """The short reference log lines use for a conversation (as fagchat.channel's)."""
+    return hashlib.sha256(sender_id.encode()).hexdigest()[:10]
+
+
+def delete_one(engine: Engine, sender_id: str) -> bool:
+    """Delete one conversation (a staff decision); return whether it existed."""
+    with engine.begin() as conn:
+        return db.delete_conversations(conn, [sender_id]) > 0

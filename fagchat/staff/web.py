@@ -1,0 +1,172 @@
+"""What every view shares: templates, Danish labels, number and date formats, paging."""
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any, Dict, Optional
+from urllib.parse import urlencode
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from sanic import response
+from sanic.exceptions import SanicException
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from fagchat.staff.db import NEW_TOPIC
+
+TOPIC_LABELS = {
+    "what_is_stalking": "Hvad er stalking",
+    "stalking_forms": "Former for stalking",
+    "conflict_vs_stalking": "Konflikt eller stalking",
+    "documentation": "Dokumentation",
+    "safety": "Sikkerhed",
+    "acute_danger": "Akut fare",
+    "risk_tools": "Risikovurdering",
+    "law_and_police": "Lov og politi",
+    "victim_referral": "Henvisning af udsatte",
+    "perpetrator_help": "Hjælp til udøvere",
+    "children_and_relatives": "Børn og pårørende",
+    "consultation": "Sparring",
+    "courses_and_materials": "Kurser og materialer",
+    "contact": "Kontakt",
+    "about_dsc": "Om centret",
+}
+ROLE_LABELS = {"politi": "Politi", "kommune": "Kommune", "sundhed": "Sundhed", "andet": "Andet"}
+DECISION_LABELS = {"out_of_scope": "Uden for emnet (out_of_scope)", NEW_TOPIC: "Nyt emne mangler"}
+REASON_LABELS = {"fallback": "Forstod ikke", "low": "Lav sikkerhed", "down": "👎 givet"}
+
+
+class StaffError(SanicException):
+    """An error whose (Danish) message is shown to the user as it is."""
+
+    quiet = True
+
+
+class BadInput(StaffError):
+    """A malformed argument or form field."""
+
+    status_code = 400
+
+
+class Refused(StaffError):
+    """A missing or wrong CSRF token, or an action not allowed."""
+
+    status_code = 403
+
+
+class Missing(StaffError):
+    """No such conversation or message."""
+
+    status_code = 404
+
+
+class Locked(StaffError):
+    """Too many failed logins: try again later."""
+
+    status_code = 429
+
+
+def environment() -> Environment:
+    """The Jinja2 environment: autoescaping always on, unknown names an error."""
+    env = Environment(
+        loader=PackageLoader("fagchat.staff", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(num=num, conf=conf, pct=pct)
+    env.globals.update(topic_labels=TOPIC_LABELS, role_labels=ROLE_LABELS,
+                       decision_labels=DECISION_LABELS, reason_labels=REASON_LABELS)
+    return env
+
+
+def num(value: Optional[float]) -> str:
+    """A whole number the Danish way: 10.000."""
+    return "–" if value is None else f"{int(value):,}".replace(",", ".")
+
+
+def conf(value: Optional[float]) -> str:
+    """A confidence with two decimals and a decimal comma: 0,93."""
+    return "–" if value is None else f"{value:.2f}".replace(".", ",")
+
+
+def pct(value: Optional[float]) -> str:
+    """A share as a whole percentage: 12 %."""
+    return "–" if value is None else f"{round(value * 100)} %"
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTTPResponse:
+    """Render `template` with the signed-in user, CSRF token and time helpers."""
+    app = request.app
+    tz = app.ctx.config.tz
+
+    def when(ts: Optional[float]) -> str:
+        if ts is None:
+            return "–"
+        return dt.datetime.fromtimestamp(ts, tz).strftime("%d.%m.%Y %H:%M")
+
+    html = app.ctx.jinja.get_template(template).render(
+        user=getattr(request.ctx, "user", None),
+        csrf_token=getattr(request.ctx, "csrf", ""),
+        path=request.path,
+        when=when,
+        low_confidence=app.ctx.config.low_confidence,
+        **context,
+    )
+    return response.html(html, status=status)
+
+
+def arg_int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """An integer query argument clamped to [low, high]; malformed is a 400."""
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return max(low, min(high, int(raw)))
+    except ValueError:
+        raise BadInput(f"'{name}' skal være et helt tal.") from None
+
+
+def local_path(target: Optional[str], default: str = "/") -> str:
+    """`target` if it is a path on this site, else `default` (no open redirects)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+@dataclass
+class Pager:
+    """Where one page sits in a capped list, and the links to its neighbours."""
+
+    page: int
+    size: int
+    total: int
+    cap: int
+    args: Dict[str, str]
+
+    @property
+    def offset(self) -> int:
+        """Rows before this page."""
+        return (self.page - 1) * self.size
+
+    @property
+    def pages(self) -> int:
+        """Pages there are (within the cap)."""
+        return max(1, math.ceil(min(self.total, self.cap) / self.size))
+
+    @property
+    def capped(self) -> bool:
+        """Whether there are more rows than the cap counts."""
+        return self.total > self.cap
+
+    def url(self, page: int) -> str:
+        """The query string for another page with the same filters."""
+        return "?" + urlencode({**self.args, "page": str(page)})
+
+
+def pager(request: Request, total: int, size: int, cap: int) -> Pager:
+    """The pager for this request's `page` argument."""
+    args = {k: values[0] for k, values in request.args.items() if k != "page" and values}
+    last = max(1, math.ceil(min(total, cap) / size))
+    return Pager(arg_int(request, "page", 1, 1, last), size, total, cap, args)

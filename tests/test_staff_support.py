@@ -1,0 +1,195 @@
+"""Shared fixtures and helpers for the staff-app tests (this module holds no tests).
+
+The staff tests import what they need from here: an app on a temporary SQLite database
+with a frozen clock, a `Staff` client that keeps cookies and the CSRF token between
+requests like a browser, and `seed()`, which saves real Rasa trackers through the
+project's redacting tracker store.
+"""
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Sequence
+
+import pytest
+
+from fagchat.staff import db, schema
+from fagchat.staff.app import create_app
+from fagchat.staff.auth import hash_password
+from fagchat.staff.engine import connect
+
+NOW = 1_764_064_800.0  # 2025-11-25 10:00 UTC: the frozen "now" of the staff tests
+DAY = 86400.0
+PASSWORD = "korrekt hest batteri"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_LOGIN = re.compile(r'name="login_token" value="([^"]+)"')
+
+
+class Clock:
+    """A clock tests can move."""
+
+    def __init__(self, now: float = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Staff:
+    """A browser-like client: keeps cookies and the page's CSRF token."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.cookies: Dict[str, str] = {}
+        self.csrf = ""
+
+    def _keep(self, resp: Any) -> Any:
+        for name, value in resp.cookies.items():
+            if value:
+                self.cookies[name] = value
+            else:
+                self.cookies.pop(name, None)
+        match = _CSRF.search(resp.text or "")
+        if match:
+            self.csrf = match.group(1)
+        return resp
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        """GET `path` without following redirects."""
+        _, resp = self.app.test_client.get(path, cookies=self.cookies, allow_redirects=False, **kwargs)
+        return self._keep(resp)
+
+    def post(self, path: str, data: Optional[Dict[str, Any]] = None, csrf: bool = True, **kwargs: Any) -> Any:
+        """POST a form (with the current CSRF token unless `csrf` is False)."""
+        form = dict(data or {})
+        if csrf:
+            form.setdefault("csrf_token", self.csrf)
+        _, resp = self.app.test_client.post(path, data=form, cookies=self.cookies,
+                                            allow_redirects=False, **kwargs)
+        return self._keep(resp)
+
+    def login(self, username: str = "anna", password: str = PASSWORD) -> Any:
+        """Open the login form and submit it."""
+        page = self.get("/login")
+        token = _LOGIN.search(page.text).group(1)
+        resp = self.post("/login", {"login_token": token, "username": username, "password": password},
+                         csrf=False)
+        if resp.status == 303:
+            self.get("/")  # pick up the session's CSRF token
+        return resp
+
+
+def add_user(url: str, username: str = "anna", password: str = PASSWORD) -> None:
+    """Create a staff account directly in the database."""
+    engine = connect(url)
+    with engine.begin() as conn:
+        db.create_user(conn, username, hash_password(password), NOW)
+    engine.dispose()
+
+
+def seed(url: str, conversations: Sequence[tuple]) -> None:
+    """Save (sender, turns, start) conversations as real Rasa trackers."""
+    from fagchat.staff import sample
+
+    domain = sample.load_domain()
+    sample.save(url, [sample.tracker(s, turns, start, domain) for s, turns, start in conversations])
+
+
+def rows(url: str, sql_table: Any, **where: Any) -> List[Any]:
+    """Rows of one table (for assertions)."""
+    engine = connect(url)
+    with engine.begin() as conn:
+        query = sql_table.select()
+        for name, value in where.items():
+            query = query.where(sql_table.c[name] == value)
+        found = conn.execute(query).all()
+    engine.dispose()
+    return found
+
+
+def conversations() -> List[tuple]:
+    """The seeded conversations: (sender, turns, start), one per case the app must tell apart."""
+    from fagchat.staff import sample as s
+
+    pii = s.Turn("hun har cpr 010190-1234 og tlf 20 30 40 50, mail anna@example.dk", "documentation",
+                 0.7, article="documentation", reply="Brug en logbog …")
+    xss = s.Turn(XSS, "nlu_fallback", 0.3, ranking=[("out_of_scope", 0.3)],
+                 action="action_default_fallback", reply="Det kan jeg ikke svare på.")
+    return [
+        ("c-pii", [pii], NOW - 0.5 * DAY),
+        ("c-answered", [s.ANSWERED, s.DOCUMENTATION], NOW - 1 * DAY),
+        ("c-role-down", [s.ROLE, s.LOW_THUMBS_DOWN], NOW - 2 * DAY),
+        ("c-fallback", [s.FALLBACK], NOW - 3 * DAY),
+        ("c-didyoumean", s.SCENARIOS[3], NOW - 4 * DAY),
+        ("c-acute", [s.ACUTE, s.HANDOVER], NOW - 5 * DAY),
+        ("c-xss", [xss], NOW - 6 * DAY),
+        ("c-old", [s.ANSWERED], NOW - 40 * DAY),
+    ]
+
+
+XSS = "<script>alert('xss')</script><img src=x onerror=\"alert(1)\"> \"'><b>fed</b>"
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database with `conversations()` saved by the real tracker store (built once)."""
+    path = tmp_path_factory.mktemp("staff-seed") / "seeded.db"
+    seed(f"sqlite:///{path}", conversations())
+    return path
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """An SQLite database file of its own."""
+    return f"sqlite:///{tmp_path / 'fagchat.db'}"
+
+
+@pytest.fixture
+def seeded_url(seeded_template: Path, db_url: str) -> str:
+    """This test's database, holding a fresh copy of the seeded conversations."""
+    shutil.copy(seeded_template, db_url[len("sqlite:///"):])
+    return db_url
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The frozen clock the app runs on."""
+    return Clock()
+
+
+@pytest.fixture
+def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap argon2 parameters: the production ones cost about half a second a hash."""
+    from argon2 import PasswordHasher
+
+    from fagchat.staff import auth
+
+    monkeypatch.setattr(auth, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture
+def make_app(db_url: str, clock: Clock, fast_hashing: None) -> Iterator[Any]:
+    """Build an app on the test database; overrides become config fields."""
+
+    def build(**overrides: Any) -> Any:
+        if not rows(db_url, schema.users, username="anna"):
+            add_user(db_url)
+        return create_app({"db_url": db_url, "clock": clock, **overrides})
+
+    yield build
+
+
+@pytest.fixture
+def staff(make_app: Any) -> Staff:
+    """A signed-in client of an app with default settings."""
+    client = Staff(make_app())
+    assert client.login().status == 303
+    return client
+
+
+@pytest.fixture
+def seeded_staff(seeded_url: str, make_app: Any) -> Staff:
+    """A signed-in client of an app whose database holds the seeded conversations."""
+    client = Staff(make_app())
+    assert client.login().status == 303
+    return client
