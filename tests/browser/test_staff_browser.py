@@ -72,7 +72,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def browser() -> Iterator[object]:
     """Debian's chromium, headless."""
     if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (make browser-deps)")
+        pytest.fail("chromium is not installed: run `make browser-deps` (make test does)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
