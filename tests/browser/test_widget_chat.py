@@ -1,0 +1,171 @@
+"""The widget in a real browser against the real stack: a conversation, keyboard use,
+history across reloads, the "/"-guard and an unreachable bot (issue 4, "Tests")."""
+
+import json
+import re
+import sqlite3
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.widget_page import ask, bot_count, launcher, open_chat, screenshot, stored_state, textbox, wait_reply
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+QUESTION = "Hvad er stalking?"
+FOLLOW_UP = "Hvilke former for stalking findes der?"
+
+
+def test_question_answer_button_and_history_after_reload(page: Page, web_url: str) -> None:
+    page.goto(web_url)
+    expect(launcher(page)).to_be_visible()
+    # Nothing is stored before the user opens the chat, and never in localStorage/cookies.
+    assert page.evaluate("() => sessionStorage.length + localStorage.length") == 0
+
+    open_chat(page)
+    log = page.get_by_role("log")
+    expect(log).to_contain_text("Skriv ikke navne, CPR-numre eller adresser")
+    expect(log).to_contain_text("ring 112")
+
+    answer = ask(page, QUESTION)
+    expect(answer).to_contain_text("Ensidighed")
+    expect(answer.locator("li strong").first).to_be_visible()  # "- **bold**" became a list
+    source = answer.locator("em a[href^='https://']").first  # "_Kilde: [site](url)_"
+    expect(source).to_have_attribute("rel", "noopener noreferrer")
+    follow_up = page.get_by_role("button", name=FOLLOW_UP)
+    expect(follow_up).to_be_visible()
+    screenshot(page, "desktop-answered")
+
+    # 👍 on an answer with an article is sent to Rasa and shown as pressed.
+    with page.expect_response(re.compile("/webhooks/fagchat/feedback$")) as feedback:
+        answer.get_by_role("button", name="Svaret hjalp", exact=True).click()
+    assert feedback.value.status == 200 and feedback.value.json() == {"ok": True}
+    expect(answer.get_by_role("button", name="Svaret hjalp", exact=True)).to_have_attribute("aria-pressed", "true")
+    expect(answer.get_by_role("button", name="Svaret hjalp ikke")).to_have_attribute("aria-pressed", "false")
+
+    before = bot_count(page)
+    follow_up.click()
+    expect(page.locator(".fagchat-user-text").last).to_have_text(FOLLOW_UP)
+    second = wait_reply(page, before)
+    expect(second).to_contain_text(re.compile("stalking", re.I))
+    expect(page.get_by_role("button", name=FOLLOW_UP)).to_have_count(0)  # old replies go
+    expect(textbox(page)).to_be_focused()
+
+    state = stored_state(page)
+    assert re.fullmatch(r"[0-9a-f]{32}", state["sender"]), "128 random bits as hex"
+    assert page.evaluate("() => localStorage.length") == 0
+    assert page.context.cookies() == []
+
+    page.reload()
+    log = page.get_by_role("log")
+    expect(log).to_contain_text(QUESTION)
+    expect(log).to_contain_text("Ensidighed")
+    expect(page.locator(".fagchat-msg--user")).to_have_count(2)
+    expect(page.locator(".fagchat-msg--user").last).to_contain_text(FOLLOW_UP)
+    expect(page.get_by_role("button", name="Svaret hjalp", exact=True).first).to_have_attribute("aria-pressed", "true")
+    assert stored_state(page)["sender"] == state["sender"]
+
+    # "Ny samtale": a new random sender and an empty log.
+    page.get_by_role("button", name="Ny samtale").click()
+    expect(page.locator(".fagchat-msg--user")).to_have_count(0)
+    assert stored_state(page)["sender"] != state["sender"]
+    expect(textbox(page)).to_be_focused()
+
+
+def test_keyboard_only_conversation(page: Page, web_url: str) -> None:
+    page.goto(web_url)
+    keyboard = page.keyboard
+    for _ in range(40):  # Tab through the page to the launcher
+        keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.classList.contains('fagchat-launcher')"):
+            break
+    else:
+        pytest.fail("the launcher cannot be reached with Tab")
+    keyboard.press("Enter")
+    expect(textbox(page)).to_be_focused()
+
+    before = bot_count(page)
+    keyboard.type(QUESTION)
+    keyboard.press("Enter")
+    wait_reply(page, before)
+    expect(textbox(page)).to_be_focused()
+
+    # Shift+Tab from the input reaches the last quick reply; Enter sends it.
+    keyboard.press("Shift+Tab")
+    focused = page.evaluate("() => document.activeElement.className")
+    assert "fagchat-reply" in focused, focused
+    before = bot_count(page)
+    keyboard.press("Enter")
+    wait_reply(page, before)
+    expect(textbox(page)).to_be_focused()
+
+    # No trap: Tab leaves the panel (send button, then the launcher outside the dialog).
+    keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.className") == "fagchat-send"
+    keyboard.press("Tab")
+    expect(launcher(page)).to_be_focused()
+
+    # Escape closes and gives focus back to the launcher.
+    keyboard.press("Shift+Tab")
+    keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    expect(launcher(page)).to_be_focused()
+    expect(launcher(page)).to_have_attribute("aria-expanded", "false")
+
+
+def test_slash_command_typed_as_text_goes_through_nlu(page: Page, web_url: str, live_stack) -> None:
+    page.goto(web_url)
+    open_chat(page)
+    answer = ask(page, "/greet")
+    expect(page.locator(".fagchat-user-text").last).to_have_text("/greet")
+    expect(answer).not_to_contain_text("Hej, jeg er Fagchat")  # the greeting's answer
+
+    sender = stored_state(page)["sender"]
+    database = live_stack.env["FAGCHAT_DB_URL"].split("sqlite:///", 1)[1]
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        rows = db.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)
+        ).fetchall()
+    assert rows, "the message was stored"
+    event = json.loads(rows[-1][0])
+    ranking = event["parse_data"]["intent_ranking"]
+    # A command would have been parsed as exactly one intent with confidence 1.
+    assert len(ranking) > 1, ranking
+
+
+def test_unreachable_bot_shows_contact_details_and_retry(page: Page, offline_web: str) -> None:
+    page.goto(offline_web)
+    open_chat(page)
+    error = ask(page, QUESTION)
+    expect(error).to_contain_text("Fagchat kan ikke svare lige nu")
+    expect(error.get_by_role("link", name="25 17 73 74")).to_have_attribute("href", "tel:25177374")
+    expect(error.get_by_role("link", name="kontakt@danskstalkingcenter.dk")).to_have_attribute(
+        "href", "mailto:kontakt@danskstalkingcenter.dk"
+    )
+    expect(error).to_contain_text("ring 112")
+    screenshot(page, "desktop-error")
+
+    # "Prøv igen" sends the same message again, without a second bubble.
+    with page.expect_request(re.compile("/webhooks/fagchat/webhook$")) as retry:
+        error.get_by_role("button", name="Prøv igen").click()
+    assert json.loads(retry.value.post_data)["message"] == QUESTION
+    wait_reply(page, 0)
+    expect(page.locator(".fagchat-error")).to_have_count(1)
+    expect(page.locator(".fagchat-msg--user")).to_have_count(1)
+
+
+def test_slow_bot_times_out_with_a_clear_message(page: Page, web_url: str) -> None:
+    # data-timeout="2000" on the demo page, and a webhook that never answers.
+    def demo_page(route) -> None:
+        original = route.fetch()
+        body = original.text().replace("defer data-title", 'defer data-timeout="2000" data-title')
+        route.fulfill(response=original, body=body)
+
+    page.route(web_url, demo_page)
+    page.route("**/webhooks/fagchat/webhook", lambda route: None)  # left hanging
+    page.goto(web_url)
+    open_chat(page)
+    error = ask(page, QUESTION)
+    expect(error).to_contain_text("det tog for lang tid")
+    expect(error.get_by_role("button", name="Prøv igen")).to_be_visible()
+    expect(error.get_by_role("link", name="25 17 73 74")).to_be_visible()
