@@ -30,12 +30,19 @@ def intent_payload(intent: str, entities: Optional[Dict[str, str]] = None) -> st
     return f"/{intent}{{{pairs}}}"
 
 
+def source_label(url: str, limit: int = 48) -> str:
+    """A readable label for a source URL: its site and page, e.g. politi.dk/alarm-112."""
+    parts = urlparse(url)
+    page = parts.path.rstrip("/").rsplit("/", 1)[-1]
+    label = parts.netloc.removeprefix("www.") + (f"/{page}" if page else "")
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
 def source_line(article: Article) -> str:
     """Name the article's sources as links, labelled by their site."""
     links = []
     for url in article.sources[:3]:
-        host = urlparse(url).netloc.removeprefix("www.")
-        links.append(f"[{host}]({url})")
+        links.append(f"[{source_label(url)}]({url})")
     label = "Kilde" if len(links) == 1 else "Kilder"
     return f"_{label}: " + ", ".join(links) + "_"
 

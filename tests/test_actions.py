@@ -144,3 +144,11 @@ def test_no_role_question_during_the_guided_check(dispatcher, domain):
     tracker.active_loop = {"name": "stalking_check_form"}
     run(ActionAnswer(), dispatcher, tracker, domain)
     assert all(m.get("response") != "utter_ask_role" for m in dispatcher.messages)
+
+
+def test_source_labels_name_site_and_page():
+    from actions.rendering import source_label
+
+    assert source_label("https://www.danskstalkingcenter.dk/hvad-er-stalking/") == "danskstalkingcenter.dk/hvad-er-stalking"
+    assert source_label("https://politi.dk/") == "politi.dk"
+    assert len(source_label("https://example.dk/" + "x" * 80)) == 48
