@@ -70,3 +70,29 @@ staff-user: venv ## Create a staff-app account (asks for name and password; NAME
 
 staff-perf: venv ## Time the staff app on 100,000 conversations (ARGS="--conversations 5000" for less)
 	$(PY) benchmarks/staff_perf.py $(ARGS)
+
+# Scale-out mode (docs/operations.md): the same code with PostgreSQL, Redis and several
+# workers, chosen by settings alone. `make run-scaled` starts local servers on these ports
+# with their data under var/services/ (installed with apt-get when missing).
+PG_PORT    ?= 55442
+REDIS_PORT ?= 56442
+SCALED_ENV := FAGCHAT_DB_URL=postgresql://fagchat@127.0.0.1:$(PG_PORT)/fagchat \
+  FAGCHAT_LOCK_STORE=redis FAGCHAT_REDIS_URL=redis://127.0.0.1:$(REDIS_PORT)/0 \
+  FAGCHAT_RASA_WORKERS=2 FAGCHAT_ACTIONS_WORKERS=2
+
+.PHONY: services-up services-down run-scaled scaleout-tests bench
+
+services-up: venv ## Install (if missing) and start local PostgreSQL and Redis for scale-out mode
+	$(SCALED_ENV) $(PY) -m fagchat.services up
+
+services-down: venv ## Stop the local PostgreSQL and Redis
+	$(SCALED_ENV) $(PY) -m fagchat.services down
+
+run-scaled: train services-up ## Scale-out mode: PostgreSQL, Redis, 2 Rasa and 2 action workers; Ctrl-C stops
+	$(SCALED_ENV) $(PY) -m fagchat.launcher
+
+scaleout-tests: train ## Scale-out, fault and fuzz tests against real PostgreSQL and Redis (also in make test)
+	$(PY) -m pytest tests/test_scaleout.py tests/test_faults.py tests/test_fuzz.py $(ARGS)
+
+bench: train ## Load, latency, memory and training benchmark vs stock rasa init (~45 min); writes benchmarks/results.md
+	$(PY) benchmarks/bench.py $(ARGS)

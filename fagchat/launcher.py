@@ -11,6 +11,10 @@ Processes (ports are settings):
 Rasa's endpoints file is written to var/run/endpoints.yml from `endpoints.yml` with the
 current settings (action server URL, lock store), so ports and engines stay settings.
 A process that dies is restarted; Ctrl-C (or SIGTERM) stops every process it started.
+
+Scale-out mode is settings only (docs/operations.md): FAGCHAT_RASA_WORKERS becomes Rasa's
+SANIC_WORKERS, FAGCHAT_LOCK_STORE=redis names our atomic Redis lock store in the endpoints
+file, and FAGCHAT_DB_URL points the tracker store at PostgreSQL.
 """
 
 import logging
@@ -47,23 +51,28 @@ def write_endpoints(env: Dict[str, str]) -> Path:
         "url": f"http://{host}:{_env_get(env, 'FAGCHAT_ACTIONS_PORT')}/webhook"
     }
     if _env_get(env, "FAGCHAT_LOCK_STORE") == "redis":
-        from urllib.parse import urlparse
-
-        redis = urlparse(_env_get(env, "FAGCHAT_REDIS_URL"))
-        config["lock_store"] = {
-            "type": "redis",
-            "url": redis.hostname,
-            "port": redis.port or 6379,
-            "db": int((redis.path or "/0").lstrip("/") or 0),
-            "key_prefix": "fagchat",
-        }
-        if redis.password:
-            config["lock_store"]["password"] = redis.password
+        # Our store reads FAGCHAT_REDIS_URL itself, so no password is written to disk;
+        # Rasa's own RedisLockStore is not safe across processes (fagchat/lock_store.py).
+        config["lock_store"] = {"type": "fagchat.lock_store.FagchatRedisLockStore"}
     run_dir = ROOT / _env_get(env, "FAGCHAT_VAR_DIR") / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / f"endpoints-{_env_get(env, 'FAGCHAT_RASA_PORT')}.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
+
+
+def rasa_workers(env: Dict[str, str]) -> int:
+    """Rasa's worker count (SANIC_WORKERS); more than one needs the Redis lock store.
+
+    Rasa itself would quietly fall back to one worker with the in-memory lock store;
+    a setting that cannot take effect stops the start instead.
+    """
+    value = _env_get(env, "FAGCHAT_RASA_WORKERS")
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit(f"Setting FAGCHAT_RASA_WORKERS must be a whole number >= 1, got {value!r}")
+    if int(value) > 1 and _env_get(env, "FAGCHAT_LOCK_STORE") != "redis":
+        raise SystemExit("FAGCHAT_RASA_WORKERS > 1 needs FAGCHAT_LOCK_STORE=redis (docs/operations.md)")
+    return int(value)
 
 
 def command(name: str, env: Dict[str, str]) -> List[str]:
@@ -140,8 +149,11 @@ class Stack:
         """Start one service in its own process group, logging to log_dir/NAME.log."""
         log = self._logs.get(name) or open(self.log_dir / f"{name}.log", "ab")
         self._logs[name] = log
+        env = dict(self.env)
+        if name == "rasa":
+            env["SANIC_WORKERS"] = str(rasa_workers(self.env))
         self.procs[name] = subprocess.Popen(
-            command(name, self.env), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            command(name, self.env), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )
 

@@ -26,6 +26,12 @@ SETTINGS: Dict[str, Setting] = {
         Setting("FAGCHAT_HOST", "127.0.0.1", "Address every server binds to."),
         Setting("FAGCHAT_RASA_PORT", "5005", "Port of the Rasa server (chat channel)."),
         Setting("FAGCHAT_ACTIONS_PORT", "5055", "Port of the action server."),
+        Setting(
+            "FAGCHAT_RASA_WORKERS",
+            "1",
+            "Worker processes of the Rasa server on its one port; more than 1 needs "
+            "FAGCHAT_LOCK_STORE=redis (scale-out mode, docs/operations.md).",
+        ),
         Setting("FAGCHAT_ACTIONS_WORKERS", "1", "Worker processes of the action server."),
         Setting("FAGCHAT_WEB_PORT", "8080", "Port of the web process (widget, demo page)."),
         Setting("FAGCHAT_STAFF_PORT", "8081", "Port of the staff review app."),
@@ -56,6 +62,12 @@ SETTINGS: Dict[str, Setting] = {
             "FAGCHAT_PROXY_TIMEOUT",
             "20",
             "Seconds the web process waits for Rasa before answering 503 bot_unavailable.",
+        ),
+        Setting(
+            "FAGCHAT_HOLDING_SECONDS",
+            "4",
+            "Seconds the chat channel waits for the bot before it sends a holding answer "
+            "with the contact details; the real answer follows with the next message.",
         ),
         Setting("FAGCHAT_LOG_LEVEL", "INFO", "Log level of Fagchat's own loggers."),
         Setting(
@@ -113,3 +125,12 @@ def get_int(name: str) -> int:
         return int(value)
     except ValueError:
         raise SystemExit(f"Setting {name} must be a whole number, got {value!r}") from None
+
+
+def get_float(name: str) -> float:
+    """Return a number setting; a malformed value stops the process naming it."""
+    value = get(name)
+    try:
+        return float(value)
+    except ValueError:
+        raise SystemExit(f"Setting {name} must be a number, got {value!r}") from None

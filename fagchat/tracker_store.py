@@ -4,13 +4,24 @@ Named in `endpoints.yml`. The database comes from the `FAGCHAT_DB_URL` setting (
 file by default, PostgreSQL with the same code), and every event is redacted on its way
 into the database: the redaction sits where Rasa writes, so no code path can store raw
 CPR numbers, phone numbers or e-mail addresses (staff-review issue).
+
+It also fails loudly. Rasa wraps every tracker store in `FailSafeTrackerStore`, which on a
+database error logs and carries on with an in-memory store: the conversation then starts
+afresh, vanishes at the next restart and never reaches the staff app. Here a database
+error becomes `TrackerStoreUnavailable` (with an ERROR line naming the backend), and
+`fail_loudly()` makes the wrapper re-raise instead of falling back; the chat channel
+answers the user with a polite Danish message and the contact details. PostgreSQL
+connections are checked before use (`pool_pre_ping`), so the first message after the
+database comes back works (docs/operations.md).
 """
 
+import contextlib
 import logging
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Generator, Iterator, Optional
 
-from rasa.core.tracker_store import SQLTrackerStore
+import sqlalchemy as sa
+from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, Event
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -20,6 +31,38 @@ from fagchat import settings
 from fagchat.redaction import redact_value
 
 logger = logging.getLogger(__name__)
+
+PG_CONNECT_TIMEOUT = 5  # seconds; an unreachable host must not hang a chat request
+
+
+class TrackerStoreUnavailable(Exception):
+    """The tracker database cannot be read or written; nothing was stored."""
+
+
+def fail_loudly(store: Any) -> None:
+    """Make Rasa's `FailSafeTrackerStore` re-raise errors instead of using memory.
+
+    Rasa builds the wrapper inside `Agent` with no way to configure it; its
+    `on_tracker_store_error` callback is the one hook it has, and a callback that raises
+    turns the silent fallback off (tests/test_faults.py pins this behaviour).
+    """
+    if isinstance(store, FailSafeTrackerStore) and store._on_tracker_store_error is not _reraise:
+        store._on_tracker_store_error = _reraise
+
+
+def _reraise(error: Exception) -> None:
+    raise error
+
+
+def _driver_detail(exc: Exception) -> str:
+    """The driver's first line for a connection error (refused, timeout), else "-".
+
+    Only for these: other errors can quote the statement's parameters (user text).
+    """
+    if not isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+        return "-"
+    lines = str(getattr(exc, "orig", "") or "").strip().splitlines()
+    return lines[0][:200] if lines else "-"
 
 
 def redact_event(event: Event) -> Event:
@@ -57,7 +100,29 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             query=dict(url.query) or None,
             **kwargs,
         )
-        logger.info("tracker_store.ready backend=%s", url.get_backend_name())
+        self.backend = url.get_backend_name()
+        if self.backend == "postgresql":
+            # Rasa's engine has neither a connect timeout nor a liveness check.
+            engine_url = self.engine.url
+            self.engine.dispose()
+            options = create_engine_kwargs(engine_url)
+            options.setdefault("connect_args", {})["connect_timeout"] = PG_CONNECT_TIMEOUT
+            self.engine = sa.create_engine(engine_url, pool_pre_ping=True, **options)
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        logger.info("tracker_store.ready backend=%s", self.backend)
+
+    @contextlib.contextmanager
+    def session_scope(self) -> Generator[Any, None, None]:
+        """A database session; any database error becomes `TrackerStoreUnavailable`."""
+        try:
+            with super().session_scope() as session:
+                yield session
+        except sa.exc.SQLAlchemyError as exc:
+            logger.error(
+                "tracker_store.unavailable backend=%s error=%s detail=%s: the message was NOT stored",
+                self.backend, type(exc).__name__, _driver_detail(exc),
+            )
+            raise TrackerStoreUnavailable(f"tracker database ({self.backend}) unavailable") from exc
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
         """Yield the not yet stored events, redacted."""

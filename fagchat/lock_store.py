@@ -1,0 +1,168 @@
+"""The Redis lock store for scale-out mode: Rasa's ticket lock, made safe across processes.
+
+Rasa serializes the messages of one conversation with a ticket lock (`rasa.core.lock`).
+Its open-source `RedisLockStore` reads the lock, changes it in Python and writes it back
+in three separate Redis calls, so two Rasa workers taking a ticket for the same
+conversation at the same moment can both get ticket N and process two messages at once
+(events lost or interleaved; the atomic variant is Rasa Pro only). This store does each
+read-change-write in one optimistic Redis transaction (WATCH/MULTI), polls for its turn
+every 50 ms instead of every second, and gives every lock key an expiry so a lock left
+behind by a crashed worker or a Redis outage cannot block a conversation for ever.
+
+When Redis cannot be reached it raises `LockStoreUnavailable`; the chat channel turns that
+into a polite Danish message and an ERROR line for the operator (docs/operations.md).
+
+Named in the endpoints file the launcher writes when `FAGCHAT_LOCK_STORE=redis`.
+"""
+
+import json
+import logging
+import time
+from contextlib import asynccontextmanager
+from typing import Any, AsyncGenerator, Callable, Optional, Tuple, TypeVar
+from urllib.parse import urlparse
+
+import redis
+from rasa.core.lock import TicketLock
+from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockError, RedisLockStore
+
+from fagchat import settings
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.05  # Rasa polls every second: too slow for a burst on one conversation
+CONNECT_TIMEOUT = 2.0  # seconds; a dead Redis must fail fast, not hang the request
+T = TypeVar("T")
+
+
+class LockStoreUnavailable(LockError):
+    """Redis (the lock store) cannot be reached."""
+
+
+class FagchatInMemoryLockStore(InMemoryLockStore):
+    """Rasa's in-process lock store (embedded mode, one Rasa process), polling every 50 ms.
+
+    Rasa's waits a whole second between looks, so the tenth of ten messages sent at once
+    on one conversation waited about ten seconds, and got the holding answer.
+    """
+
+    def __init__(self, endpoint_config: Any = None) -> None:
+        """Keep the locks in this process."""
+        super().__init__()
+
+    @asynccontextmanager
+    async def lock(
+        self,
+        conversation_id: str,
+        lock_lifetime: float = LOCK_LIFETIME,
+        wait_time_in_seconds: float = POLL_SECONDS,
+    ) -> AsyncGenerator[TicketLock, None]:
+        """Hold the conversation's lock; wait for our turn polling every 50 ms."""
+        async with super().lock(conversation_id, lock_lifetime, wait_time_in_seconds) as lock:
+            yield lock
+
+
+class FagchatRedisLockStore(RedisLockStore):
+    """Ticket locks in Redis with atomic updates; safe for several Rasa workers."""
+
+    def __init__(self, endpoint_config: Any = None) -> None:
+        """Connect to `FAGCHAT_REDIS_URL` (the endpoints file names only the class)."""
+        url = settings.get("FAGCHAT_REDIS_URL")
+        parsed = urlparse(url)
+        super().__init__(
+            host=parsed.hostname or "127.0.0.1",
+            port=parsed.port or 6379,
+            db=int((parsed.path or "/0").lstrip("/") or 0),
+            password=parsed.password,
+            key_prefix="fagchat",
+            socket_timeout=CONNECT_TIMEOUT,
+        )
+        self.red = redis.Redis.from_url(
+            url, socket_timeout=CONNECT_TIMEOUT, socket_connect_timeout=CONNECT_TIMEOUT
+        )
+        logger.info("lock_store.ready backend=redis host=%s port=%s", parsed.hostname, parsed.port)
+
+    # -- atomic read-change-write -------------------------------------------------------
+
+    def _change(self, conversation_id: str, change: Callable[[TicketLock], Tuple[T, bool]]) -> T:
+        """Apply `change` to the stored lock in one transaction; it returns (value, keep)."""
+        key = self.key_prefix + conversation_id
+        result: list = []
+
+        def transaction(pipe: "redis.client.Pipeline") -> None:
+            raw = pipe.get(key)
+            lock = TicketLock.from_dict(json.loads(raw)) if raw else self.create_lock(conversation_id)
+            value, keep = change(lock)
+            pipe.multi()
+            if keep and lock.tickets:
+                # The key outlives its last ticket by a little, then vanishes by itself.
+                ttl = max(1, int(max(t.expires for t in lock.tickets) - time.time()) + 5)
+                pipe.set(key, lock.dumps(), ex=ttl)
+            else:
+                pipe.delete(key)
+            result[:] = [value]
+
+        try:
+            self.red.transaction(transaction, key)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            logger.error("lock_store.unavailable backend=redis error=%s", type(exc).__name__)
+            raise LockStoreUnavailable("The lock store (Redis) cannot be reached.") from exc
+        return result[0]
+
+    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        """Issue the next ticket for `conversation_id`, atomically."""
+        return self._change(conversation_id, lambda lock: (lock.issue_ticket(lock_lifetime), True))
+
+    def update_lock(self, conversation_id: str) -> None:
+        """Drop expired tickets, atomically."""
+
+        def change(lock: TicketLock) -> Tuple[None, bool]:
+            lock.remove_expired_tickets()
+            return None, True
+
+        self._change(conversation_id, change)
+
+    def finish_serving(self, conversation_id: str, ticket_number: int) -> None:
+        """Remove ticket `ticket_number`, atomically."""
+
+        def change(lock: TicketLock) -> Tuple[None, bool]:
+            lock.remove_ticket_for(ticket_number)
+            return None, True
+
+        self._change(conversation_id, change)
+
+    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
+        """Remove our ticket and the lock itself when nobody waits, in one transaction.
+
+        A failure here comes after the message was processed and saved: it is logged,
+        not raised, and the ticket expires by itself.
+        """
+
+        def change(lock: TicketLock) -> Tuple[None, bool]:
+            lock.remove_ticket_for(ticket_number)
+            return None, lock.is_someone_waiting()
+
+        try:
+            self._change(conversation_id, change)
+        except LockStoreUnavailable:
+            logger.error("lock_store.cleanup_failed: the ticket expires after %ss", LOCK_LIFETIME)
+
+    def get_lock(self, conversation_id: str) -> Optional[TicketLock]:
+        """Read the lock; a Redis failure raises `LockStoreUnavailable`."""
+        try:
+            return super().get_lock(conversation_id)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            logger.error("lock_store.unavailable backend=redis error=%s", type(exc).__name__)
+            raise LockStoreUnavailable("The lock store (Redis) cannot be reached.") from exc
+
+    @asynccontextmanager
+    async def lock(
+        self,
+        conversation_id: str,
+        lock_lifetime: float = LOCK_LIFETIME,
+        wait_time_in_seconds: float = POLL_SECONDS,
+    ) -> AsyncGenerator[TicketLock, None]:
+        """Hold the conversation's lock; wait for our turn polling every 50 ms."""
+        async with super().lock(conversation_id, lock_lifetime, wait_time_in_seconds) as lock:
+            yield lock
+

@@ -1,0 +1,137 @@
+"""Faults on the scale-out stack: a dead or slow action server, PostgreSQL or Redis down.
+
+Each test breaks one part, checks what the user and the operator get, mends the part and
+checks that the next message works. The stack is tests/scaleout_support.py's; the
+embedded stack (SQLite, in-memory lock) is covered by the burst test at the end.
+"""
+
+import json
+import signal
+import sqlite3
+import threading
+import time
+import uuid
+
+import pytest
+
+from fagchat.channel import HOLDING, LATE, NOT_STORED
+from tests.helpers import post, say, texts
+from tests.scaleout_support import scaled_stack, whole_turns
+from tests.test_integration import db_path, user_events
+from tests.test_scaleout import send_at_once
+
+pytestmark = pytest.mark.integration
+CONTACT = ("25 17 73 74", "kontakt@danskstalkingcenter.dk", "112")
+QUESTION = "Hvad er stalking?"
+
+
+@pytest.fixture(scope="module")
+def scaled():
+    return scaled_stack()
+
+
+def sender() -> str:
+    return uuid.uuid4().hex
+
+
+def has_contact_details(text: str) -> bool:
+    return all(detail in text for detail in CONTACT)
+
+
+def timed_say(base: str, me: str, text: str):
+    started = time.monotonic()
+    answer = say(base, me, text)
+    return texts(answer), time.monotonic() - started
+
+
+def test_action_server_killed_mid_conversation_20_of_20(scaled):
+    """Kill -9 the action server before or while a message is processed, 20 times."""
+    rasa = scaled.url("a")  # two workers, talking to the action server directly
+    for trial in range(20):
+        me = sender()
+        assert "Kilde" in texts(say(rasa, me, QUESTION)), f"trial {trial}: not working before the kill"
+        if trial % 2 == 0:
+            scaled.actions.stop_service("actions", sig=signal.SIGKILL)
+            answer, took = timed_say(rasa, me, "hvordan dokumenterer man stalking")
+        else:
+            # Kill while the request is on its way: NLU runs first, then the action call.
+            killer = threading.Timer(0.05 * (trial % 5), scaled.actions.stop_service, ("actions", signal.SIGKILL))
+            killer.start()
+            answer, took = timed_say(rasa, me, "hvordan dokumenterer man stalking")
+            killer.join()
+        assert took < 5, f"trial {trial}: {took:.1f}s"
+        # The answer if the action ran before the kill; otherwise the domain's contact details.
+        assert "Kilde" in answer or has_contact_details(answer), f"trial {trial}: {answer!r}"
+        scaled.restart_actions()
+        assert "Kilde" in texts(say(rasa, me, "hvad siger loven om stalking")), f"trial {trial}: no recovery"
+
+
+def test_slow_action_server_gets_a_holding_answer_and_runs_each_action_once(scaled):
+    rasa, me = scaled.url("b"), sender()  # "b" reaches the action server through the proxy
+    say(rasa, me, "Hej")
+    scaled.proxy.delay = 10.0
+    try:
+        started = time.monotonic()
+        first = texts(say(rasa, me, QUESTION))
+        took = time.monotonic() - started
+        assert took < 6, took
+        assert HOLDING.split(".")[0] in first and has_contact_details(first)
+        # A second message meanwhile waits its turn behind the first (the lock).
+        second = texts(say(rasa, me, "hvordan dokumenterer man stalking"))
+        assert HOLDING.split(".")[0] in second
+    finally:
+        scaled.proxy.delay = 0.0
+    time.sleep(22)  # both slow turns finish (10 s each, one after the other)
+    third = say(rasa, me, "tak")
+    assert third[0]["text"] == LATE and "Kilde" in texts(third)
+    assert not scaled.proxy.repeated(), scaled.proxy.repeated()
+    assert scaled.user_texts(me) == ["Hej", QUESTION, "hvordan dokumenterer man stalking", "tak"]
+    log = scaled.log("b")
+    assert "LockError" not in log and "Could not acquire lock" not in log
+
+
+def test_tracker_database_down_fails_loudly_and_recovers(scaled):
+    rasa, me = scaled.url("b"), sender()
+    assert "Kilde" in texts(say(rasa, me, QUESTION))
+    scaled.postgres.stop()
+    try:
+        answer, took = timed_say(rasa, me, "hvordan dokumenterer man stalking")
+        assert NOT_STORED in answer and has_contact_details(answer), answer
+        assert took < 10
+        status, feedback = post(f"{rasa}/webhooks/fagchat/feedback", {"sender": me, "value": "up"})
+        assert status == 503 and feedback["message"]
+    finally:
+        scaled.postgres.start()
+    log = scaled.log("b")
+    assert "ERROR" in log and "tracker_store.unavailable backend=postgresql" in log
+    assert "Falling back" not in log and "InMemoryTrackerStore" not in log
+    # The conversation goes on where it was: nothing was silently kept in memory.
+    assert "Kilde" in texts(say(rasa, me, "hvad siger loven om stalking"))
+    assert scaled.user_texts(me) == [QUESTION, "hvad siger loven om stalking"]
+
+
+def test_redis_down_fails_loudly_and_recovers(scaled):
+    rasa, me = scaled.url("a"), sender()
+    assert "Kilde" in texts(say(rasa, me, QUESTION))
+    scaled.redis.stop()
+    try:
+        answer, took = timed_say(rasa, me, "hvordan dokumenterer man stalking")
+        assert NOT_STORED in answer and has_contact_details(answer), answer
+        assert took < 10
+    finally:
+        scaled.redis.start()
+    assert "lock_store.unavailable backend=redis" in scaled.log("a")
+    assert "Kilde" in texts(say(rasa, me, "hvad siger loven om stalking"))
+    assert scaled.user_texts(me) == [QUESTION, "hvad siger loven om stalking"]
+
+
+def test_ten_messages_at_once_on_the_embedded_stack_in_order(live_stack):
+    me = sender()
+    messages = [f"hvad er stalking, spørgsmål {i}" for i in range(10)]
+    answers = send_at_once([live_stack.url("rasa")], me, messages, gap=0.02)
+    for i, (status, answer) in sorted(answers.items()):
+        assert status == 200 and answer and answer[0]["text"], (i, status, answer)
+    assert [e["text"] for e in user_events(live_stack, me)] == messages
+    with sqlite3.connect(db_path(live_stack)) as db:
+        rows = db.execute("SELECT data FROM events WHERE sender_id = ? ORDER BY id", (me,)).fetchall()
+    assert whole_turns([json.loads(row[0]) for row in rows])
