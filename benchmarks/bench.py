@@ -255,8 +255,10 @@ def summarize_profile(path: Path) -> Dict[str, Any]:
         if not count.isdigit():
             continue
         n = int(count)
-        total += n
         frames = stack.split(";")
+        if "popen_fork.py" in frames[-1]:
+            continue  # Sanic's main process waiting for its workers: idle, not work
+        total += n
         leaves[frames[-1]] += n
         for frame in reversed(frames):
             name = next((name for name, needles in BUCKETS if any(needle in frame for needle in needles)), None)
@@ -516,8 +518,9 @@ def report(data: Dict[str, Any], args: argparse.Namespace) -> str:
         if "error" in prof:
             lines.append(f"py-spy failed: {prof['error']}")
             continue
+        again = f" Profiled again with `--profile-only` (load average then {prof['load']})." if prof.get("load") else ""
         lines += [f"{prof['samples']} samples of the Rasa process{'es' if name == 'scale-out' else ''} (py-spy, "
-                  "50 Hz, busy threads only). Each sample counts for the area of its deepest frame that belongs "
+                  f"50 Hz, busy threads only; Sanic's main process waiting for its workers left out).{again} Each sample counts for the area of its deepest frame that belongs "
                   "to one:", "", "| area | % of samples |", "| --- | --- |"]
         lines += [f"| {area} | {share} |" for area, share in prof["areas"].items()]
         if prof.get("self"):
@@ -559,7 +562,12 @@ def main() -> int:
         print(f"Wrote {args.out}")
         return 0
     if args.report_only:
-        args.out.write_text(report(json.loads(RAW.read_text()), args))
+        data = json.loads(RAW.read_text())
+        for label in ("embedded", "scaled"):  # profiles again from the kept py-spy files
+            raw = RAW.parent / f"profile-{label}.pyspy"
+            if raw.exists() and label in data:
+                data[label]["profile"] = {**data[label].get("profile", {}), **summarize_profile(raw)}
+        args.out.write_text(report(data, args))
         print(f"Wrote {args.out}")
         return 0
     if args.quick:

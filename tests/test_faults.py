@@ -47,6 +47,7 @@ def timed_say(base: str, me: str, text: str):
 def test_action_server_killed_mid_conversation_20_of_20(scaled):
     """Kill -9 the action server before or while a message is processed, 20 times."""
     rasa = scaled.url("a")  # two workers, talking to the action server directly
+    took_all = []
     for trial in range(20):
         me = sender()
         assert "Kilde" in texts(say(rasa, me, QUESTION)), f"trial {trial}: not working before the kill"
@@ -59,11 +60,13 @@ def test_action_server_killed_mid_conversation_20_of_20(scaled):
             killer.start()
             answer, took = timed_say(rasa, me, "hvordan dokumenterer man stalking")
             killer.join()
+        took_all.append(took)
         assert took < 5, f"trial {trial}: {took:.1f}s"
         # The answer if the action ran before the kill; otherwise the domain's contact details.
         assert "Kilde" in answer or has_contact_details(answer), f"trial {trial}: {answer!r}"
         scaled.restart_actions()
         assert "Kilde" in texts(say(rasa, me, "hvad siger loven om stalking")), f"trial {trial}: no recovery"
+    print(f"action server killed: 20 of 20 answered, slowest {max(took_all):.2f} s, median {sorted(took_all)[10]:.2f} s")
 
 
 def test_slow_action_server_gets_a_holding_answer_and_runs_each_action_once(scaled):
@@ -75,6 +78,7 @@ def test_slow_action_server_gets_a_holding_answer_and_runs_each_action_once(scal
         first = texts(say(rasa, me, QUESTION))
         took = time.monotonic() - started
         assert took < 6, took
+        print(f"slow action server: holding answer after {took:.2f} s")
         assert HOLDING.split(".")[0] in first and has_contact_details(first)
         # A second message meanwhile waits its turn behind the first (the lock).
         second = texts(say(rasa, me, "hvordan dokumenterer man stalking"))
