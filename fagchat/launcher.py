@@ -34,13 +34,18 @@ from fagchat import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-MODEL = ROOT / "models" / "fagchat.tar.gz"
+MODEL = ROOT / settings.SETTINGS["FAGCHAT_MODEL"].default
 SERVICES = ("actions", "rasa", "web", "staff")
 logger = logging.getLogger("fagchat.launcher")
 
 
 def _env_get(env: Dict[str, str], name: str) -> str:
     return env.get(name, settings.SETTINGS[name].default)
+
+
+def model_path(env: Dict[str, str]) -> Path:
+    """The model Rasa loads: FAGCHAT_MODEL, relative to the repository root."""
+    return ROOT / _env_get(env, "FAGCHAT_MODEL")
 
 
 def write_endpoints(env: Dict[str, str]) -> Path:
@@ -84,7 +89,7 @@ def command(name: str, env: Dict[str, str]) -> List[str]:
     if name == "rasa":
         return [
             str(BIN / "rasa"), "run",
-            "--model", str(MODEL),
+            "--model", str(model_path(env)),
             "--endpoints", str(write_endpoints(env)),
             "--credentials", str(ROOT / "credentials.yml"),
             "--interface", host,
@@ -215,10 +220,10 @@ class Stack:
 def main() -> int:
     """Start everything, print the URLs, supervise until Ctrl-C."""
     logging.basicConfig(level=settings.get("FAGCHAT_LOG_LEVEL"), format="%(asctime)s %(name)s %(message)s")
-    if not MODEL.exists():
-        print("No trained model at models/fagchat.tar.gz: run `make train` (make run does it).", file=sys.stderr)
-        return 1
     stack = Stack()
+    if not model_path(stack.env).exists():
+        print(f"No trained model at {model_path(stack.env)}: run `make train` (make run does it).", file=sys.stderr)
+        return 1
     stopping = False
 
     def stop(*_: object) -> None:

@@ -74,6 +74,12 @@ SETTINGS: Dict[str, Setting] = {
             "FAGCHAT_RETENTION_DAYS", "90", "Conversations older than this are purged."
         ),
         Setting("FAGCHAT_VAR_DIR", "var", "Runtime data: database, logs, run files."),
+        Setting(
+            "FAGCHAT_MODEL",
+            "models/fagchat.tar.gz",
+            "Trained model the Rasa server loads (relative to the repository root); "
+            "`make train` writes the default.",
+        ),
         # Staff review app (fagchat/staff, docs/staff.md)
         Setting(
             "FAGCHAT_STAFF_SECURE_COOKIE",
