@@ -1,12 +1,12 @@
 """Deterministic acute-danger detection: a pattern layer that never depends on the model.
 
 The safety requirement is that a message describing danger *now* gets the 112 answer
-first, even when DIET is unsure. This module holds a pure function over Danish wordings
+first, even when the intent classifier is unsure. This module holds a pure function over Danish wordings
 (inflections, typos, text without æøå) and the Rasa component that applies it after the
 FallbackClassifier: when it fires, the intent becomes `acute_danger` with confidence 1.0,
 and a rule utters the domain response (no action server involved).
 
-It also routes to 112 when DIET's best guess is `acute_danger` but below the fallback
+It also routes to 112 when the classifier's best guess is `acute_danger` but below the fallback
 threshold: a false alarm costs a moment, a miss may cost a life.
 
 The patterns are written over *folded* text (lowercase, æ→ae, ø→oe, å→aa), so one pattern

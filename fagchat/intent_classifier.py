@@ -1,0 +1,145 @@
+"""The intent classifier: TF-IDF word and character n-grams with logistic regression.
+
+Why not DIET: on this data (about 3,000 short Danish examples, no pre-trained Danish
+vectors available offline) a linear model over n-grams scored clearly better in 5-fold
+cross-validation than DIET (figures in the README), trains in seconds instead of
+minutes, and gives calibrated probabilities, which the FallbackClassifier's threshold
+and the did-you-mean buttons rely on.
+
+The text is folded first (lowercase, æ→ae, ø→oe, å→aa, accents off; `danger.fold`), so
+"hvornaar" and "hvornår" are the same word. Character n-grams within word boundaries
+carry typos and inflections; word uni- and bigrams carry the phrases.
+
+The fitted model is stored as plain arrays (JSON + NumPy without pickle): loading a
+model never runs code from the model file.
+"""
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
+
+import numpy as np
+import scipy.sparse as sp
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from fagchat.danger import fold
+
+logger = logging.getLogger(__name__)
+WORD_PATTERN = r"(?u)\b\w+\b"  # one-letter words count ("i", "å" folded to "aa" anyway)
+
+
+def vectorizers(config: Dict[Text, Any], vocabularies: Optional[List[Dict[str, int]]] = None) -> List[TfidfVectorizer]:
+    """The two feature extractors: character n-grams within words, and word n-grams."""
+    vocab = vocabularies or [None, None]
+    return [
+        TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(config["char_ngrams"]), sublinear_tf=True,
+                        vocabulary=vocab[0]),
+        TfidfVectorizer(analyzer="word", ngram_range=tuple(config["word_ngrams"]), sublinear_tf=True,
+                        token_pattern=WORD_PATTERN, vocabulary=vocab[1]),
+    ]
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class LinearIntentClassifier(GraphComponent, IntentClassifier):
+    """Rasa NLU component: predicts `intent` and `intent_ranking` from the message text."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """Defaults; config.yml may override each."""
+        return {
+            "char_ngrams": [2, 5],
+            "word_ngrams": [1, 2],
+            # Inverse regularisation strength; 30-100 scored alike, 100 slightly best.
+            "C": 100.0,
+            "ranking_length": 10,
+        }
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 vecs: Optional[List[TfidfVectorizer]] = None, clf: Optional[LogisticRegression] = None) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self._storage = model_storage
+        self._resource = resource
+        self.vecs = vecs
+        self.clf = clf
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "LinearIntentClassifier":
+        """A new, untrained classifier."""
+        return cls(config, model_storage, resource)
+
+    def _features(self, texts: List[str]) -> sp.csr_matrix:
+        folded = [fold(t) for t in texts]
+        return sp.hstack([v.transform(folded) for v in self.vecs]).tocsr()
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Fit the vectorizers and the classifier on the intent examples."""
+        examples = [m for m in training_data.intent_examples if m.get(TEXT) and m.get(INTENT)]
+        if not examples:
+            logger.debug("No intent examples: %s is not trained.", self.__class__.__name__)
+            return self._resource
+        texts = [fold(m.get(TEXT)) for m in examples]
+        self.vecs = vectorizers(self.config)
+        features = sp.hstack([v.fit_transform(texts) for v in self.vecs]).tocsr()
+        self.clf = LogisticRegression(C=float(self.config["C"]), max_iter=3000, multi_class="multinomial",
+                                      random_state=42)
+        self.clf.fit(features, [m.get(INTENT) for m in examples])
+        self.persist()
+        return self._resource
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Set the intent and the ranking (highest probability first)."""
+        if self.clf is None:
+            return messages
+        probabilities = self.clf.predict_proba(self._features([m.get(TEXT) or "" for m in messages]))
+        for message, row in zip(messages, probabilities):
+            order = np.argsort(-row)[: int(self.config["ranking_length"]) or len(row)]
+            ranking = [{INTENT_NAME_KEY: str(self.clf.classes_[i]), "confidence": float(row[i])} for i in order]
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Nothing to add to the training data."""
+        return training_data
+
+    def persist(self) -> None:
+        """Write vocabularies, IDF weights and coefficients as JSON and NumPy arrays."""
+        with self._storage.write_to(self._resource) as directory:
+            meta = {"classes": [str(c) for c in self.clf.classes_],
+                    "vocabularies": [{k: int(v) for k, v in vec.vocabulary_.items()} for vec in self.vecs]}
+            (Path(directory) / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+            np.savez(Path(directory) / "arrays.npz", idf_char=self.vecs[0].idf_, idf_word=self.vecs[1].idf_,
+                     coef=self.clf.coef_, intercept=self.clf.intercept_)
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "LinearIntentClassifier":
+        """Rebuild the fitted model from the stored arrays (no pickle involved)."""
+        config = {**cls.get_default_config(), **config}
+        try:
+            with model_storage.read_from(resource) as directory:
+                meta = json.loads((Path(directory) / "meta.json").read_text(encoding="utf-8"))
+                with np.load(Path(directory) / "arrays.npz", allow_pickle=False) as arrays:
+                    idf = [arrays["idf_char"], arrays["idf_word"]]
+                    coef, intercept = arrays["coef"], arrays["intercept"]
+        except (ValueError, FileNotFoundError):
+            logger.warning("No trained %s in the model: intents will not be classified.", cls.__name__)
+            return cls(config, model_storage, resource)
+        vecs = vectorizers(config, meta["vocabularies"])
+        for vec, weights in zip(vecs, idf):
+            vec.idf_ = weights
+        clf = LogisticRegression(multi_class="multinomial")
+        clf.classes_ = np.array(meta["classes"])
+        clf.coef_, clf.intercept_ = coef, intercept
+        return cls(config, model_storage, resource, vecs, clf)
