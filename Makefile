@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help venv model validate train run test pytest conversation-tests crossval browser-deps clean
+.PHONY: help venv model validate train run test lint format unit pytest conversation-tests crossval heldout safety browser-deps clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -39,12 +39,23 @@ train: model validate ## Train the Rasa model (skipped when nothing changed)
 	$(RASA) train --fixed-model-name fagchat --out models
 
 run: train ## Start Rasa, the action server and the web page; Ctrl-C stops all
-	$(PY) -m fagchat.launcher
+	$(PY) -m fagchat.run.launcher
 
-test: train browser-deps ## Validate, train, pytest, conversation tests, cross-validation gate
+test: lint train browser-deps ## Lint, validate, train, pytest, conversation tests, cross-validation gate
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory conversation-tests
 	$(MAKE) --no-print-directory crossval
+
+lint: venv ## ruff: lint and format check (settings in pyproject.toml); `make format` fixes
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+unit: venv ## The tests that need no trained model and no servers (well under a minute)
+	$(PY) -m pytest -m "not integration and not browser and not model" $(ARGS)
 
 pytest: train browser-deps ## Only the pytest suite
 	$(PY) -m pytest $(ARGS)
@@ -53,8 +64,14 @@ conversation-tests: train ## Rasa conversation tests in tests/conversations
 	$(RASA) test core --stories tests/conversations --fail-on-prediction-errors \
 	  --out var/results/core --model models/fagchat.tar.gz
 
-crossval: model validate ## 5-fold NLU cross-validation report; fails below macro-F1 0.85
-	$(PY) -m fagchat.quality crossval --folds 5 --out var/results/crossval
+crossval: model validate ## 5-fold NLU cross-validation report; fails below macro-F1 0.90
+	$(PY) -m fagchat.nlu.quality crossval --folds 5 --out var/results/crossval
+
+heldout: train ## Held-out routing (top-1, top-3) on the blind and development sets
+	$(PY) -m fagchat.nlu.quality heldout --out var/results
+
+safety: train ## Danger recall and false alarms on every safety set
+	$(PY) -m fagchat.nlu.quality safety --out var/results
 
 browser-deps: ## Debian chromium and axe-core for the browser tests
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
@@ -81,19 +98,23 @@ SCALED_ENV := FAGCHAT_DB_URL=postgresql://fagchat@127.0.0.1:$(PG_PORT)/fagchat \
   FAGCHAT_LOCK_STORE=redis FAGCHAT_REDIS_URL=redis://127.0.0.1:$(REDIS_PORT)/0 \
   FAGCHAT_RASA_WORKERS=2 FAGCHAT_ACTIONS_WORKERS=2
 
-.PHONY: services-up services-down run-scaled scaleout-tests bench
+.PHONY: services-up services-down run-scaled scaleout-tests bench bench-encoder
 
 services-up: venv ## Install (if missing) and start local PostgreSQL and Redis for scale-out mode
-	$(SCALED_ENV) $(PY) -m fagchat.services up
+	$(SCALED_ENV) $(PY) -m fagchat.run.services up
 
 services-down: venv ## Stop the local PostgreSQL and Redis
-	$(SCALED_ENV) $(PY) -m fagchat.services down
+	$(SCALED_ENV) $(PY) -m fagchat.run.services down
 
 run-scaled: train services-up ## Scale-out mode: PostgreSQL, Redis, 2 Rasa and 2 action workers; Ctrl-C stops
-	$(SCALED_ENV) $(PY) -m fagchat.launcher
+	$(SCALED_ENV) $(PY) -m fagchat.run.launcher
 
 scaleout-tests: train ## Scale-out, fault and fuzz tests against real PostgreSQL and Redis (also in make test)
 	$(PY) -m pytest tests/test_scaleout.py tests/test_faults.py tests/test_fuzz.py $(ARGS)
 
-bench: train ## Load, latency, memory and training benchmark vs stock rasa init (~45 min); writes benchmarks/results.md
+bench: train ## Encoder cost, then load, latency, memory and training vs stock rasa init (~45 min); writes benchmarks/results.md
+	$(PY) benchmarks/encoder.py
 	$(PY) benchmarks/bench.py $(ARGS)
+
+bench-encoder: venv ## The sentence encoder's cost per message and memory (about a minute)
+	$(PY) benchmarks/encoder.py $(ARGS)

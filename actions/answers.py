@@ -13,6 +13,7 @@ from actions.rendering import (
     answer_text,
     followup_buttons,
 )
+from fagchat import vocabulary as v
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ class ActionAnswer(KnowledgeAction):
 
     def name(self) -> Text:
         """Name used in the domain."""
-        return "action_answer"
+        return v.ACTION_ANSWER
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
@@ -38,17 +39,17 @@ class ActionAnswer(KnowledgeAction):
             logger.warning("answer.no_article intent=%s", intent)
             dispatcher.utter_message(response="utter_default")
             return []
-        role: Optional[str] = tracker.get_slot("role")
+        role: Optional[str] = tracker.get_slot(v.SLOT_ROLE)
         dispatcher.utter_message(
             text=answer_text(article, role),
             buttons=followup_buttons(self.kb, article),
-            json_message={"article": article.id},
+            json_message={v.CUSTOM_ARTICLE: article.id},
         )
-        events: List[Dict[Text, Any]] = [SlotSet("last_article", article.id)]
+        events: List[Dict[Text, Any]] = [SlotSet(v.SLOT_LAST_ARTICLE, article.id)]
         # Ask once, and never in the middle of the guided check.
-        if article.variants and not role and not tracker.get_slot("role_asked") and not tracker.active_loop_name:
+        if article.variants and not role and not tracker.get_slot(v.SLOT_ROLE_ASKED) and not tracker.active_loop_name:
             dispatcher.utter_message(response="utter_ask_role")
-            events.append(SlotSet("role_asked", True))
+            events.append(SlotSet(v.SLOT_ROLE_ASKED, True))
         return events
 
 
@@ -57,25 +58,26 @@ class ActionSetRole(KnowledgeAction):
 
     def name(self) -> Text:
         """Name used in the domain."""
-        return "action_set_role"
+        return v.ACTION_SET_ROLE
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         """Store the role from the message's entity and tailor the last answer."""
-        role = next(tracker.get_latest_entity_values("role"), None)
+        role = next(tracker.get_latest_entity_values(v.SLOT_ROLE), None)
         if role not in ROLE_LABELS:
             # No role we know in the message: ask with buttons rather than guess.
             dispatcher.utter_message(response="utter_ask_role")
-            return [SlotSet("role", tracker.get_slot("role"))]
-        article = self.kb.for_intent(tracker.get_slot("last_article"))
+            return [SlotSet(v.SLOT_ROLE, tracker.get_slot(v.SLOT_ROLE))]
+        # The slot holds an article id, not an intent: look it up in the article map.
+        article = self.kb.articles.get(tracker.get_slot(v.SLOT_LAST_ARTICLE) or "")
         if article is not None and role in article.variants:
             dispatcher.utter_message(text=f"Her er svaret til dig, der arbejder inden for {ROLE_LABELS[role]}:")
             dispatcher.utter_message(
                 text=answer_text(article, role),
                 buttons=followup_buttons(self.kb, article),
-                json_message={"article": article.id},
+                json_message={v.CUSTOM_ARTICLE: article.id},
             )
         else:
             dispatcher.utter_message(response="utter_role_noted", role_label=ROLE_LABELS[role])
-        return [SlotSet("role", role), SlotSet("role_asked", True)]
+        return [SlotSet(v.SLOT_ROLE, role), SlotSet(v.SLOT_ROLE_ASKED, True)]

@@ -9,6 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.rendering import intent_payload
+from fagchat import vocabulary
 
 CHECK_SLOTS = ("check_one_sided", "check_repeated", "check_unwanted", "check_frightening")
 SOURCES = (
@@ -60,7 +61,7 @@ class ActionStalkingCheckResult(Action):
 
     def name(self) -> Text:
         """Name used in the domain."""
-        return "action_stalking_check_result"
+        return vocabulary.ACTION_CHECK_RESULT
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
@@ -74,6 +75,6 @@ class ActionStalkingCheckResult(Action):
                 {"title": "Konflikt eller stalking?", "payload": intent_payload("conflict_vs_stalking")},
                 {"title": "Få sparring om sagen", "payload": intent_payload("consultation")},
             ],
-            json_message={"article": "stalking_check"},
+            json_message={vocabulary.CUSTOM_ARTICLE: vocabulary.CHECK_ARTICLE},
         )
         return [SlotSet(slot, None) for slot in CHECK_SLOTS]

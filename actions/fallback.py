@@ -7,8 +7,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KnowledgeAction
 from actions.rendering import candidate_buttons, handover_buttons, handover_text, intent_payload
+from fagchat import vocabulary
 
-FALLBACK_INTENT = "nlu_fallback"
+FALLBACK_INTENT = vocabulary.NLU_FALLBACK
 
 
 def consecutive_fallbacks(tracker: Tracker) -> int:
@@ -30,7 +31,7 @@ class ActionDidYouMean(KnowledgeAction):
 
     def name(self) -> Text:
         """Name used in the domain."""
-        return "action_did_you_mean"
+        return vocabulary.ACTION_DID_YOU_MEAN
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
@@ -49,6 +50,6 @@ class ActionDidYouMean(KnowledgeAction):
         if not buttons:
             dispatcher.utter_message(response="utter_default")
             return []
-        buttons.append({"title": "Ingen af disse", "payload": intent_payload("none_of_these")})
+        buttons.append({"title": "Ingen af disse", "payload": intent_payload(vocabulary.NONE_OF_THESE)})
         dispatcher.utter_message(response="utter_did_you_mean", buttons=buttons)
         return []

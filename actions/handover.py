@@ -7,6 +7,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KnowledgeAction
 from actions.rendering import handover_buttons, handover_text
+from fagchat import vocabulary
 
 
 class ActionHandover(KnowledgeAction):
@@ -14,7 +15,7 @@ class ActionHandover(KnowledgeAction):
 
     def name(self) -> Text:
         """Name used in the domain."""
-        return "action_handover"
+        return vocabulary.ACTION_HANDOVER
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]

@@ -24,7 +24,6 @@ import json
 import os
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,14 +32,14 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from fagchat.launcher import MODEL, Stack  # noqa: E402
-from fagchat.services import Postgres, Redis  # noqa: E402
+from fagchat.run.launcher import Stack, model_path  # noqa: E402
+from fagchat.run.services import Postgres, Redis  # noqa: E402
 
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "benchmarks" / "results.md"
@@ -50,16 +49,40 @@ FALLBACK_MARK = "Beklager, jeg kan ikke svare lige nu"  # utter_service_unavaila
 # Realistic conversations of a professional: greeting, questions, follow-ups, goodbye.
 CONVERSATIONS = [
     ["Hej", "Hvad er stalking?", "Hvordan dokumenterer man stalking?", "Tak for hjælpen", "farvel"],
-    ["Hej", "Jeg er politibetjent", "Er det stalking eller bare en konflikt mellem to naboer?",
-     "Skal vi tilbyde mægling?", "Hvad siger loven om stalking?", "farvel"],
-    ["Hvor kan offeret få hjælp?", "og hvor kan krænkeren henvises til?",
-     "kan jeg tale med en rådgiver hos jer om en konkret sag?", "tak"],
-    ["Hej", "hvordan vurderer jeg om hun er i fare", "han sender 40 sms'er om dagen og venter ved hendes arbejde",
-     "hvad skal jeg skrive i journalen", "farvel"],
-    ["hvad er et polititilhold", "hvor længe gælder et tilhold", "hvad sker der hvis han overtræder det",
-     "tak for svaret"],
-    ["Goddag, jeg er sagsbehandler i kommunen", "en borger fortæller at hendes eks følger efter hende",
-     "hvad kan jeg gøre som kommune?", "hvor finder jeg mere viden", "tak"],
+    [
+        "Hej",
+        "Jeg er politibetjent",
+        "Er det stalking eller bare en konflikt mellem to naboer?",
+        "Skal vi tilbyde mægling?",
+        "Hvad siger loven om stalking?",
+        "farvel",
+    ],
+    [
+        "Hvor kan offeret få hjælp?",
+        "og hvor kan krænkeren henvises til?",
+        "kan jeg tale med en rådgiver hos jer om en konkret sag?",
+        "tak",
+    ],
+    [
+        "Hej",
+        "hvordan vurderer jeg om hun er i fare",
+        "han sender 40 sms'er om dagen og venter ved hendes arbejde",
+        "hvad skal jeg skrive i journalen",
+        "farvel",
+    ],
+    [
+        "hvad er et polititilhold",
+        "hvor længe gælder et tilhold",
+        "hvad sker der hvis han overtræder det",
+        "tak for svaret",
+    ],
+    [
+        "Goddag, jeg er sagsbehandler i kommunen",
+        "en borger fortæller at hendes eks følger efter hende",
+        "hvad kan jeg gøre som kommune?",
+        "hvor finder jeg mere viden",
+        "tak",
+    ],
 ]
 
 
@@ -120,11 +143,17 @@ class Phase:
 
     def summary(self) -> Dict[str, Any]:
         return {
-            "users": self.users, "seconds": round(self.seconds, 1), "messages": self.ok,
+            "users": self.users,
+            "seconds": round(self.seconds, 1),
+            "messages": self.ok,
             "throughput": round(self.ok / self.seconds, 2) if self.seconds else 0,
-            "p50": round(pct(self.latencies, 50), 3), "p95": round(pct(self.latencies, 95), 3),
-            "p99": round(pct(self.latencies, 99), 3), "errors": sum(self.errors.values()),
-            "error_kinds": dict(self.errors), "notes": dict(self.notes), "load": f"{self.load_before} -> {self.load_after}",
+            "p50": round(pct(self.latencies, 50), 3),
+            "p95": round(pct(self.latencies, 95), 3),
+            "p99": round(pct(self.latencies, 99), 3),
+            "errors": sum(self.errors.values()),
+            "error_kinds": dict(self.errors),
+            "notes": dict(self.notes),
+            "load": f"{self.load_before} -> {self.load_after}",
         }
 
 
@@ -216,9 +245,24 @@ def profile(pid: int, seconds: int, out: Path, url: str) -> Dict[str, Any]:
     if not spy:
         return {"error": "py-spy not installed"}
     proc = subprocess.Popen(
-        [spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "50", "--subprocesses",
-         "--nonblocking", "--format", "raw", "--output", str(out)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(seconds),
+            "--rate",
+            "50",
+            "--subprocesses",
+            "--nonblocking",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     asyncio.run(run_phase(url, 50, seconds, "profile"))
     _, err = proc.communicate(timeout=120)
@@ -278,15 +322,37 @@ def run_stock(tmp: Path, args: argparse.Namespace) -> Dict[str, Any]:
     project.mkdir()
     print("[stock] rasa init --no-prompt (trains the stock model)", flush=True)
     started = time.monotonic()
-    subprocess.run([str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(project)], cwd=tmp, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_rasa_env())
+    subprocess.run(
+        [str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(project)],
+        cwd=tmp,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=_rasa_env(),
+    )
     train_seconds = time.monotonic() - started
     port = free_port()
     log = open(tmp / "stock.log", "ab")
     proc = subprocess.Popen(
-        [str(BIN / "rasa"), "run", "--port", str(port), "--interface", "127.0.0.1", "--model", "models",
-         "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
-        cwd=project, stdout=log, stderr=subprocess.STDOUT, env=_rasa_env(), start_new_session=True,
+        [
+            str(BIN / "rasa"),
+            "run",
+            "--port",
+            str(port),
+            "--interface",
+            "127.0.0.1",
+            "--model",
+            "models",
+            "--credentials",
+            "credentials.yml",
+            "--endpoints",
+            "endpoints.yml",
+        ],
+        cwd=project,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=_rasa_env(),
+        start_new_session=True,
     )
     try:
         _wait(f"http://127.0.0.1:{port}/", 300, proc)
@@ -309,12 +375,20 @@ def run_fagchat(tmp: Path, args: argparse.Namespace, scaled: bool) -> Dict[str, 
         base = tmp / "services"
         base.mkdir(parents=True, exist_ok=True)
         base.chmod(0o755)
-        postgres, redis_server = Postgres(base / "postgres", free_port()).start(), Redis(base / "redis", free_port()).start()
+        postgres, redis_server = (
+            Postgres(base / "postgres", free_port()).start(),
+            Redis(base / "redis", free_port()).start(),
+        )
         servers = [postgres, redis_server]
-        env.update({
-            "FAGCHAT_DB_URL": postgres.url, "FAGCHAT_LOCK_STORE": "redis", "FAGCHAT_REDIS_URL": redis_server.url,
-            "FAGCHAT_RASA_WORKERS": str(args.rasa_workers), "FAGCHAT_ACTIONS_WORKERS": str(args.actions_workers),
-        })
+        env.update(
+            {
+                "FAGCHAT_DB_URL": postgres.url,
+                "FAGCHAT_LOCK_STORE": "redis",
+                "FAGCHAT_REDIS_URL": redis_server.url,
+                "FAGCHAT_RASA_WORKERS": str(args.rasa_workers),
+                "FAGCHAT_ACTIONS_WORKERS": str(args.actions_workers),
+            }
+        )
     stack = Stack(env, services=("actions", "rasa"), log_dir=tmp / label / "log")
     try:
         print(f"[{label}] starting", flush=True)
@@ -355,8 +429,12 @@ def _wait_workers(stack: Stack, workers: int, timeout: float = 600) -> None:
 
 
 def _rasa_env() -> Dict[str, str]:
-    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false",
-            "PYTHONWARNINGS": "ignore::DeprecationWarning"}
+    return {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "RASA_TELEMETRY_ENABLED": "false",
+        "PYTHONWARNINGS": "ignore::DeprecationWarning",
+    }
 
 
 def _wait(url: str, timeout: float, proc: subprocess.Popen) -> None:
@@ -392,14 +470,26 @@ def training_times(tmp: Path, full: bool) -> Dict[str, float]:
     rasa = str(BIN / "rasa")
     times: Dict[str, float] = {}
     started = time.monotonic()
-    subprocess.run([rasa, "train", "--fixed-model-name", "fagchat", "--out", "models"], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_rasa_env())
+    subprocess.run(
+        [rasa, "train", "--fixed-model-name", "fagchat", "--out", "models"],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=_rasa_env(),
+    )
     times["no_change"] = round(time.monotonic() - started, 1)
     if full:
         print("[train] full training into a temp dir (models/ untouched)", flush=True)
         started = time.monotonic()
-        subprocess.run([rasa, "train", "--force", "--out", str(tmp / "models")], cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_rasa_env())
+        subprocess.run(
+            [rasa, "train", "--force", "--out", str(tmp / "models")],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=_rasa_env(),
+        )
         times["full"] = round(time.monotonic() - started, 1)
     return times
 
@@ -459,57 +549,88 @@ def report(data: Dict[str, Any], args: argparse.Namespace) -> str:
     lines.append(f"| Fagchat, nothing changed (`make train` again) | {train.get('no_change', 'n/a')} |")
     if stock.get("train_seconds"):
         lines.append(f"| stock `rasa init --no-prompt` (creates and trains) | {stock['train_seconds']} |")
-    lines += ["", "## Sequential latency per message (one conversation at a time)", "",
-              "| assistant | messages | p50 s | p95 s | p99 s | errors | empty / fallback |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [
+        "",
+        "## Sequential latency per message (one conversation at a time)",
+        "",
+        "| assistant | messages | p50 s | p95 s | p99 s | errors | empty / fallback |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for name, figures in (("stock rasa init", stock), ("Fagchat embedded", emb), ("Fagchat scale-out", sc)):
         s = figures.get("sequential")
         if s:
-            lines.append(f"| {name} | {s['messages']} | {s['p50']} | {s['p95']} | {s['p99']} | {s['errors']} | "
-                         f"{notes_text(s)} |")
-    lines += ["", "## Concurrent conversations", "",
-              "| assistant | conversations | messages/s | p50 s | p95 s | errors | empty / fallback | load before → after |",
-              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+            lines.append(
+                f"| {name} | {s['messages']} | {s['p50']} | {s['p95']} | {s['p99']} | {s['errors']} | {notes_text(s)} |"
+            )
+    lines += [
+        "",
+        "## Concurrent conversations",
+        "",
+        "| assistant | conversations | messages/s | p50 s | p95 s | errors | empty / fallback | load before → after |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for users in (10, 50, 200):
         for name, figures in (("stock rasa init", stock), ("Fagchat embedded", emb), ("Fagchat scale-out", sc)):
             c = figures.get(f"c{users}")
             if c:
                 kinds = f" ({', '.join(f'{k}: {v}' for k, v in c['error_kinds'].items())})" if c["errors"] else ""
-                lines.append(f"| {name} | {users} | {c['throughput']} | {c['p50']} | {c['p95']} | "
-                             f"{c['errors']}{kinds} | {notes_text(c)} | {c['load']} |")
+                lines.append(
+                    f"| {name} | {users} | {c['throughput']} | {c['p50']} | {c['p95']} | "
+                    f"{c['errors']}{kinds} | {notes_text(c)} | {c['load']} |"
+                )
     lines += ["", "## Goals", "", "| goal | target | measured | met |", "| --- | --- | --- | --- |"]
     if stock.get("c50") and emb.get("c50"):
         t = emb["c50"]["throughput"] / stock["c50"]["throughput"] if stock["c50"]["throughput"] else 0
-        lines.append(f"| embedded throughput at 50 conversations vs stock | ≥ 1.5× | {t:.2f}× "
-                     f"({emb['c50']['throughput']} vs {stock['c50']['throughput']} msg/s) | {'yes' if t >= 1.5 else 'no'} |")
+        lines.append(
+            f"| embedded throughput at 50 conversations vs stock | ≥ 1.5× | {t:.2f}× "
+            f"({emb['c50']['throughput']} vs {stock['c50']['throughput']} msg/s) | {'yes' if t >= 1.5 else 'no'} |"
+        )
         p = emb["c50"]["p50"] / stock["c50"]["p50"] if stock["c50"]["p50"] else 0
-        lines.append(f"| embedded p50 at 50 conversations vs stock | ≤ 1.2× | {p:.2f}× "
-                     f"({emb['c50']['p50']} vs {stock['c50']['p50']} s) | {'yes' if p <= 1.2 else 'no'} |")
+        lines.append(
+            f"| embedded p50 at 50 conversations vs stock | ≤ 1.2× | {p:.2f}× "
+            f"({emb['c50']['p50']} vs {stock['c50']['p50']} s) | {'yes' if p <= 1.2 else 'no'} |"
+        )
         failed = emb["c50"]["errors"] + emb["c50"].get("notes", {}).get("contact_fallback", 0)
-        lines.append(f"| embedded errors (and contact fallbacks) at 50 conversations | 0 | {failed} | "
-                     f"{'yes' if failed == 0 else 'no'} |")
+        lines.append(
+            f"| embedded errors (and contact fallbacks) at 50 conversations | 0 | {failed} | "
+            f"{'yes' if failed == 0 else 'no'} |"
+        )
     if sc.get("c50") and emb.get("c50"):
         for users in (50, 200):
             t = sc[f"c{users}"]["throughput"] / emb[f"c{users}"]["throughput"] if emb[f"c{users}"]["throughput"] else 0
-            lines.append(f"| scale-out throughput vs embedded, {users} conversations | ≥ 1.7× | {t:.2f}× "
-                         f"({sc[f'c{users}']['throughput']} vs {emb[f'c{users}']['throughput']} msg/s) | "
-                         f"{'yes' if t >= 1.7 else 'no'} |")
+            lines.append(
+                f"| scale-out throughput vs embedded, {users} conversations | ≥ 1.7× | {t:.2f}× "
+                f"({sc[f'c{users}']['throughput']} vs {emb[f'c{users}']['throughput']} msg/s) | "
+                f"{'yes' if t >= 1.7 else 'no'} |"
+            )
     if emb.get("soak_rss_kb"):
         worst = max((after - before) / before for before, after in emb["soak_rss_kb"].values() if before)
-        lines.append(f"| RSS growth over the {args.soak_seconds // 60}-minute soak (worst process) | ≤ 10 % | "
-                     f"{100 * worst:.1f} % | {'yes' if worst <= 0.10 else 'no'} |")
-    lines += ["", "## Memory (resident set, MiB; a Sanic process with its workers)", "",
-              "| assistant | process | at start | after the run | soak: before → after |",
-              "| --- | --- | --- | --- | --- |"]
+        lines.append(
+            f"| RSS growth over the {args.soak_seconds // 60}-minute soak (worst process) | ≤ 10 % | "
+            f"{100 * worst:.1f} % | {'yes' if worst <= 0.10 else 'no'} |"
+        )
+    lines += [
+        "",
+        "## Memory (resident set, MiB; a Sanic process with its workers)",
+        "",
+        "| assistant | process | at start | after the run | soak: before → after |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for name, figures in (("stock rasa init", stock), ("Fagchat embedded", emb), ("Fagchat scale-out", sc)):
         for process, (start, end) in figures.get("rss_kb", {}).items():
             soak = figures.get("soak_rss_kb", {}).get(process)
-            soak_text = f"{soak[0] / 1024:.0f} → {soak[1] / 1024:.0f} ({100 * (soak[1] - soak[0]) / soak[0]:+.1f} %)" if soak else ""
+            soak_text = (
+                f"{soak[0] / 1024:.0f} → {soak[1] / 1024:.0f} ({100 * (soak[1] - soak[0]) / soak[0]:+.1f} %)"
+                if soak
+                else ""
+            )
             lines.append(f"| {name} | {process} | {start / 1024:.0f} | {end / 1024:.0f} | {soak_text} |")
     if emb.get("soak"):
         s = emb["soak"]
-        lines.append(f"\nSoak: {s['messages']} messages in {s['seconds']:.0f} s at 10 conversations, "
-                     f"p95 {s['p95']} s, {s['errors']} errors.")
+        lines.append(
+            f"\nSoak: {s['messages']} messages in {s['seconds']:.0f} s at 10 conversations, "
+            f"p95 {s['p95']} s, {s['errors']} errors."
+        )
     for name, figures in (("embedded", emb), ("scale-out", sc)):
         prof = figures.get("profile")
         if not prof:
@@ -519,9 +640,14 @@ def report(data: Dict[str, Any], args: argparse.Namespace) -> str:
             lines.append(f"py-spy failed: {prof['error']}")
             continue
         again = f" Profiled again with `--profile-only` (load average then {prof['load']})." if prof.get("load") else ""
-        lines += [f"{prof['samples']} samples of the Rasa process{'es' if name == 'scale-out' else ''} (py-spy, "
-                  f"50 Hz, busy threads only; Sanic's main process waiting for its workers left out).{again} Each sample counts for the area of its deepest frame that belongs "
-                  "to one:", "", "| area | % of samples |", "| --- | --- |"]
+        lines += [
+            f"{prof['samples']} samples of the Rasa process{'es' if name == 'scale-out' else ''} (py-spy, "
+            f"50 Hz, busy threads only; Sanic's main process waiting for its workers left out).{again} Each sample counts for the area of its deepest frame that belongs "
+            "to one:",
+            "",
+            "| area | % of samples |",
+            "| --- | --- |",
+        ]
         lines += [f"| {area} | {share} |" for area, share in prof["areas"].items()]
         if prof.get("self"):
             lines += ["", "Functions the samples were in (self time):", ""]
@@ -544,8 +670,11 @@ def main() -> int:
     parser.add_argument("--actions-workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--report-only", action="store_true", help="rewrite the report from var/results/bench.json")
-    parser.add_argument("--profile-only", action="store_true",
-                        help="profile embedded and scale-out again into var/results/bench.json, rewrite the report")
+    parser.add_argument(
+        "--profile-only",
+        action="store_true",
+        help="profile embedded and scale-out again into var/results/bench.json, rewrite the report",
+    )
     args = parser.parse_args()
     if args.profile_only:
         data = json.loads(RAW.read_text())
@@ -573,7 +702,7 @@ def main() -> int:
     if args.quick:
         args.phase_seconds, args.sequential, args.soak_seconds, args.profile_seconds = 20.0, 30, 0, 10
         args.no_full_train = True
-    if not MODEL.exists():
+    if not model_path().exists():
         print("No trained model: run `make train` first (make bench does).", file=sys.stderr)
         return 1
     only = set(args.only or ["stock", "embedded", "scaled"])

@@ -5,7 +5,7 @@
     make staff-perf
 
 Fills a fresh database with conversations in Rasa's exact event shape (the event JSON
-comes from Rasa's own event classes via `fagchat.staff.sample`; rows are bulk-inserted,
+comes from Rasa's own event classes via `tests.staff_sample`; rows are bulk-inserted,
 which is much faster than saving trackers one by one), lets the staff app's indexer
 build its summary tables, then starts the real staff app (`python -m fagchat.staff`) and
 times HTTP requests of a signed-in user: the inbox, every filter, deep pages, a
@@ -36,9 +36,10 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from fagchat.staff import db as staff_db, indexer, retention, sample, schema  # noqa: E402
+from fagchat.staff import db_accounts, indexer, retention, schema
 from fagchat.staff.auth import hash_password  # noqa: E402
 from fagchat.staff.engine import connect  # noqa: E402
+from tests import staff_sample as sample  # noqa: E402
 
 DAY = 86400
 TS = "__TS__"
@@ -55,7 +56,11 @@ REQUESTS: List[Tuple[str, str, str]] = [
     ("filter", "topic (rare: about_dsc)", "/?topic=about_dsc"),
     ("filter", "role (kommune)", "/?role=kommune"),
     ("filter", "date range (7 days)", "/?from={d7}&to={d0}"),
-    ("filter", "all filters combined", "/?from={d30}&to={d0}&thumbs_down=1&below=0.6&role=kommune&topic=law_and_police"),
+    (
+        "filter",
+        "all filters combined",
+        "/?from={d30}&to={d0}&thumbs_down=1&below=0.6&role=kommune&topic=law_and_police",
+    ),
     ("filter", "combined, page 20", "/?fallback=1&below=0.6&page=20"),
     ("open", "a conversation in the middle", "/conversation/?id=perf-{mid:06d}"),
     ("open", "the last conversation", "/conversation/?id=perf-{last:06d}"),
@@ -97,9 +102,16 @@ def fill(engine, count: int, now: float, days: int, seed: int = 11) -> int:
         start = now - rng.uniform(60, days * DAY)
         for cols, data in rng.choice(scenarios):
             ts = start + cols["offset"]
-            batch.append({"sender_id": f"perf-{i:06d}", "type_name": cols["type_name"], "timestamp": ts,
-                          "intent_name": cols["intent_name"], "action_name": cols["action_name"],
-                          "data": data.replace(TS, repr(ts))})
+            batch.append(
+                {
+                    "sender_id": f"perf-{i:06d}",
+                    "type_name": cols["type_name"],
+                    "timestamp": ts,
+                    "intent_name": cols["intent_name"],
+                    "action_name": cols["action_name"],
+                    "data": data.replace(TS, repr(ts)),
+                }
+            )
         if len(batch) >= 20000 or i == count - 1:
             with engine.begin() as conn:
                 conn.execute(schema.events.insert(), batch)
@@ -176,8 +188,9 @@ def run(args: argparse.Namespace, url: str) -> int:
         if filled and not args.reuse:
             raise SystemExit(f"{url} is not empty: use a fresh database (or --reuse).")
         if filled:
-            first, last = conn.execute(sa.select(sa.func.min(schema.events.c.timestamp),
-                                                 sa.func.max(schema.events.c.timestamp))).one()
+            first, last = conn.execute(
+                sa.select(sa.func.min(schema.events.c.timestamp), sa.func.max(schema.events.c.timestamp))
+            ).one()
             args.conversations = conn.execute(sa.select(sa.func.count()).select_from(schema.conversations)).scalar()
     now = time.time() if not filled else last + 60
     t0 = time.perf_counter()
@@ -194,15 +207,21 @@ def run(args: argparse.Namespace, url: str) -> int:
     t3 = time.perf_counter()
     print(f"retention purge scan (nothing to delete): {t3 - t2:.2f} s", flush=True)
     with engine.begin() as conn:
-        if not staff_db.get_user(conn, "perf"):
-            staff_db.create_user(conn, "perf", hash_password("benchmark-password"), now)
+        if not db_accounts.get_user(conn, "perf"):
+            db_accounts.create_user(conn, "perf", hash_password("benchmark-password"), now)
     engine.dispose()
 
     port = free_port()
-    env = {**os.environ, "FAGCHAT_DB_URL": url, "FAGCHAT_STAFF_PORT": str(port), "FAGCHAT_LOG_LEVEL": "WARNING",
-           "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen([sys.executable, "-m", "fagchat.staff"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "FAGCHAT_DB_URL": url,
+        "FAGCHAT_STAFF_PORT": str(port),
+        "FAGCHAT_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "fagchat.staff"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(240):
@@ -214,15 +233,22 @@ def run(args: argparse.Namespace, url: str) -> int:
         client = Client(base)
         client.login("perf", "benchmark-password")
         day = lambda n: time.strftime("%Y-%m-%d", time.localtime(now - n * DAY))  # noqa: E731
-        values = {"d0": day(0), "d7": day(7), "d30": day(30), "mid": args.conversations // 2,
-                  "last": args.conversations - 1}
+        values = {
+            "d0": day(0),
+            "d7": day(7),
+            "d30": day(30),
+            "mid": args.conversations // 2,
+            "last": args.conversations - 1,
+        }
         results = measure(client, args.runs, values)
     finally:
         server.terminate()
         server.wait(timeout=30)
     backend = url.split(":", 1)[0]
-    print(f"\n{args.conversations:,} conversations, {events:,} events, {backend}; "
-          f"HTTP request of a signed-in user, {args.runs} runs each\n")
+    print(
+        f"\n{args.conversations:,} conversations, {events:,} events, {backend}; "
+        f"HTTP request of a signed-in user, {args.runs} runs each\n"
+    )
     print("| kind | request | median | slowest |\n|---|---|---:|---:|")
     for kind, name, median, worst in results:
         print(f"| {kind} | {name} | {median * 1000:.0f} ms | {worst * 1000:.0f} ms |")

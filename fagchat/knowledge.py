@@ -61,7 +61,6 @@ class Contact:
     email: str
     address: str
     opening_hours: str
-    web: str = ""
 
     def fill(self, text: str) -> str:
         """Fill `{phone}`-style placeholders; drop each line whose value is empty."""
@@ -106,9 +105,7 @@ class KnowledgeBase:
             for intent in article.intents:
                 if intent in self._by_intent:
                     other = self._by_intent[intent].id
-                    raise KnowledgeError(
-                        Path(f"{article.id}.md"), "intents", f"'{intent}' is also in {other}"
-                    )
+                    raise KnowledgeError(Path(f"{article.id}.md"), "intents", f"'{intent}' is also in {other}")
                 self._by_intent[intent] = article
 
     @classmethod
@@ -123,9 +120,7 @@ class KnowledgeBase:
         for article in kb.articles.values():
             for intent in article.followups:
                 if intent not in kb._by_intent:
-                    raise KnowledgeError(
-                        Path(f"{article.id}.md"), "followups", f"no article answers '{intent}'"
-                    )
+                    raise KnowledgeError(Path(f"{article.id}.md"), "followups", f"no article answers '{intent}'")
         return kb
 
     @property
@@ -147,8 +142,8 @@ def _load_contact(path: Path) -> Contact:
         raise KnowledgeError(path, "(file)", "must be a mapping")
     for name in CONTACT_FIELDS:
         if not isinstance(data.get(name, None), str):
-            raise KnowledgeError(path, name, "missing or not text (use \"\" when unknown)")
-    return Contact(**{k: data[k].strip() for k in CONTACT_FIELDS}, web=str(data.get("web", "")))
+            raise KnowledgeError(path, name, 'missing or not text (use "" when unknown)')
+    return Contact(**{k: data[k].strip() for k in CONTACT_FIELDS})
 
 
 def _load_article(path: Path, contact: Contact) -> Article:
@@ -180,7 +175,12 @@ def _load_article(path: Path, contact: Contact) -> Article:
     _check(path, "followups", 2 <= len(meta["followups"]) <= 3, "must name 2 or 3 intents")
     _check(path, "followups", not set(meta["followups"]) & set(meta["intents"]), "must not name the article itself")
     _check(path, "sources", all(s.startswith(("https://", "http://")) for s in meta["sources"]), "must be URLs")
-    _check(path, "title", isinstance(meta["title"], str) and len(meta["title"]) <= 80, "must be text of at most 80 characters")
+    _check(
+        path,
+        "title",
+        isinstance(meta["title"], str) and len(meta["title"]) <= 80,
+        "must be text of at most 80 characters",
+    )
     _check(path, "reviewed", isinstance(meta["reviewed"], dt.date), "must be an ISO date (YYYY-MM-DD)")
     body, variants = _split_variants(path, contact.fill(match.group(2)))
     return Article(

@@ -3,7 +3,7 @@
 import logging
 
 from fagchat import settings
-from fagchat.redaction import RedactingFilter
+from fagchat.stores.redaction import RedactingFilter
 
 
 def install_redaction(logger: logging.Logger = logging.getLogger()) -> None:
@@ -16,7 +16,7 @@ def install_redaction(logger: logging.Logger = logging.getLogger()) -> None:
 def configure_logging() -> None:
     """Log to stderr at FAGCHAT_LOG_LEVEL, every line passed through redaction."""
     logging.basicConfig(
-        level=settings.get("FAGCHAT_LOG_LEVEL"),
+        level=settings.current().str("FAGCHAT_LOG_LEVEL"),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     install_redaction()

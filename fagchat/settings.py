@@ -1,14 +1,24 @@
-"""Every setting of Fagchat, declared once with its default and a line of help.
+"""Every setting of Fagchat, declared once with its default and a line of help, and read here.
 
 All processes (launcher, Rasa components, action server, web and staff apps) read their
-configuration through `get()`, so this module is the one place to look. Values come from
-the environment only (secrets included); the README's settings table mirrors this list and
-a test checks that it does.
+configuration through this module, so it is the one place to look:
+
+    settings.current().int("FAGCHAT_RASA_PORT")     # this process's environment, read once
+    settings.read(env).str("FAGCHAT_HOST")          # another environment (the launcher's children)
+    settings.read(overrides={"FAGCHAT_WEB_PORT": "9000"})   # tests
+
+Values come from the environment only (secrets included); a malformed value stops the
+process with a message naming the setting. The README's settings table mirrors this list
+and a test checks that it does.
 """
 
+import functools
 import os
 from dataclasses import dataclass
-from typing import Dict
+from pathlib import Path
+from typing import Dict, Mapping, Optional, Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -46,13 +56,9 @@ SETTINGS: Dict[str, Setting] = {
             "memory",
             "Lock store: 'memory' for one Rasa process, 'redis' for several.",
         ),
-        Setting(
-            "FAGCHAT_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis for the lock store."
-        ),
+        Setting("FAGCHAT_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis for the lock store."),
         Setting("FAGCHAT_MAX_MESSAGE_CHARS", "1000", "Longest user message accepted."),
-        Setting(
-            "FAGCHAT_MAX_BODY_BYTES", "65536", "Largest request body; larger gets 413."
-        ),
+        Setting("FAGCHAT_MAX_BODY_BYTES", "65536", "Largest request body; larger gets 413."),
         Setting(
             "FAGCHAT_ALLOWED_ORIGINS",
             "http://localhost:8080,http://127.0.0.1:8080",
@@ -70,15 +76,18 @@ SETTINGS: Dict[str, Setting] = {
             "with the contact details; the real answer follows with the next message.",
         ),
         Setting("FAGCHAT_LOG_LEVEL", "INFO", "Log level of Fagchat's own loggers."),
-        Setting(
-            "FAGCHAT_RETENTION_DAYS", "90", "Conversations older than this are purged."
-        ),
+        Setting("FAGCHAT_RETENTION_DAYS", "90", "Conversations older than this are purged."),
         Setting("FAGCHAT_VAR_DIR", "var", "Runtime data: database, logs, run files."),
         Setting(
             "FAGCHAT_MODEL",
             "models/fagchat.tar.gz",
-            "Trained model the Rasa server loads (relative to the repository root); "
-            "`make train` writes the default.",
+            "Trained model the Rasa server loads (relative to the repository root); `make train` writes the default.",
+        ),
+        Setting(
+            "FAGCHAT_ENCODER_THREADS",
+            "1",
+            "CPU threads of the sentence encoder in each Rasa process; 1 suits several "
+            "conversations at once, 2 gives a single conversation lower latency.",
         ),
         # Staff review app (fagchat/staff, docs/staff.md)
         Setting(
@@ -86,9 +95,7 @@ SETTINGS: Dict[str, Setting] = {
             "0",
             "1 marks the staff session cookie Secure (set it when served over HTTPS).",
         ),
-        Setting(
-            "FAGCHAT_STAFF_SESSION_MINUTES", "480", "Staff login lifetime in minutes."
-        ),
+        Setting("FAGCHAT_STAFF_SESSION_MINUTES", "480", "Staff login lifetime in minutes."),
         Setting(
             "FAGCHAT_STAFF_LOCKOUT_ATTEMPTS",
             "5",
@@ -119,24 +126,76 @@ SETTINGS: Dict[str, Setting] = {
 }
 
 
-def get(name: str) -> str:
-    """Return the value of setting `name` from the environment, or its default."""
-    return os.environ.get(name, SETTINGS[name].default)
+class Settings:
+    """The values of every setting in one environment, parsed on demand, checked by name."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        """Keep the values of the declared settings (defaults filled in)."""
+        self._values = {name: values.get(name, s.default) for name, s in SETTINGS.items()}
+
+    def __getitem__(self, name: str) -> str:
+        return self.str(name)
+
+    def str(self, name: str) -> str:
+        """The raw value of setting `name`."""
+        if name not in self._values:
+            raise KeyError(f"{name} is not a Fagchat setting (fagchat/settings.py)")
+        return self._values[name]
+
+    def int(self, name: str) -> int:
+        """A whole-number setting; a malformed value stops the process naming it."""
+        value = self.str(name)
+        try:
+            return int(value)
+        except ValueError:
+            raise SystemExit(f"Setting {name} must be a whole number, got {value!r}") from None
+
+    def float(self, name: str) -> float:
+        """A number setting; a malformed value stops the process naming it."""
+        value = self.str(name)
+        try:
+            return float(value)
+        except ValueError:
+            raise SystemExit(f"Setting {name} must be a number, got {value!r}") from None
+
+    def flag(self, name: str) -> bool:
+        """An on/off setting: 1 (or true, yes, on) is on, 0 (false, no, off, empty) off."""
+        value = self.str(name).strip().lower()
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off", ""):
+            return False
+        raise SystemExit(f"Setting {name} must be 1 or 0, got {value!r}")
+
+    def list(self, name: str) -> Tuple[str, ...]:
+        """A comma-separated setting, blanks dropped."""
+        return tuple(item.strip() for item in self.str(name).split(",") if item.strip())
+
+    def path(self, name: str) -> Path:
+        """A path setting; a relative one is relative to the repository root."""
+        return ROOT / self.str(name)
+
+    @property
+    def model_path(self) -> Path:
+        """The trained model the Rasa server loads (FAGCHAT_MODEL)."""
+        return self.path("FAGCHAT_MODEL")
+
+    def as_env(self) -> Dict[str, str]:
+        """Every setting as environment variables (for a child process)."""
+        return dict(self._values)
 
 
-def get_int(name: str) -> int:
-    """Return an integer setting; a malformed value stops the process naming it."""
-    value = get(name)
-    try:
-        return int(value)
-    except ValueError:
-        raise SystemExit(f"Setting {name} must be a whole number, got {value!r}") from None
+def read(env: Optional[Mapping[str, str]] = None, overrides: Optional[Mapping[str, str]] = None) -> Settings:
+    """The settings of `env` (default: this process's environment) with `overrides` on top."""
+    values = dict(os.environ if env is None else env)
+    for name, value in (overrides or {}).items():
+        if name not in SETTINGS:
+            raise KeyError(f"{name} is not a Fagchat setting (fagchat/settings.py)")
+        values[name] = value
+    return Settings(values)
 
 
-def get_float(name: str) -> float:
-    """Return a number setting; a malformed value stops the process naming it."""
-    value = get(name)
-    try:
-        return float(value)
-    except ValueError:
-        raise SystemExit(f"Setting {name} must be a number, got {value!r}") from None
+@functools.lru_cache(maxsize=1)
+def current() -> Settings:
+    """This process's settings, read from its environment once (at first use)."""
+    return read()

@@ -6,7 +6,7 @@ from typing import Iterator
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from fagchat.launcher import MODEL, Stack
+from fagchat.run.launcher import Stack, model_path
 from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +46,7 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     Session-scoped because Rasa takes about half a minute to load the model. Tests
     use a fresh random sender id each, so they do not share conversations.
     """
-    if not MODEL.exists():
+    if not model_path().exists():
         pytest.fail("No trained model: run `make train` first (make test does).")
     tmp = tmp_path_factory.mktemp("stack")
     stack = Stack(stack_env(tmp), services=("actions", "rasa", "web"), log_dir=tmp / "log")

@@ -1,6 +1,6 @@
 """The scale-out stack the scale-out and fault tests share, and the tools they use.
 
-One PostgreSQL and one Redis server (Debian's, started by `fagchat.services`, installed
+One PostgreSQL and one Redis server (Debian's, started by `fagchat.run.services`, installed
 when missing), an action server with two workers, and two Rasa servers on that database
 and lock store:
 
@@ -27,8 +27,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from fagchat.launcher import MODEL, Stack
-from fagchat.services import Postgres, Redis
+from fagchat.run.launcher import Stack, model_path
+from fagchat.run.services import Postgres, Redis
 from tests.helpers import free_port
 
 _STACK: Optional["ScaledStack"] = None
@@ -132,15 +132,19 @@ class ScaledStack:
             "FAGCHAT_ACTIONS_PORT": str(actions_port),
         }
         log_dir = self.tmp / "log"
-        self.actions = Stack({**base, "FAGCHAT_ACTIONS_WORKERS": "2"}, services=("actions",), log_dir=log_dir / "actions")
+        self.actions = Stack(
+            {**base, "FAGCHAT_ACTIONS_WORKERS": "2"}, services=("actions",), log_dir=log_dir / "actions"
+        )
         self.rasa: Dict[str, Stack] = {
             "a": Stack(
                 {**base, "FAGCHAT_RASA_PORT": str(free_port()), "FAGCHAT_RASA_WORKERS": "2"},
-                services=("rasa",), log_dir=log_dir / "a",
+                services=("rasa",),
+                log_dir=log_dir / "a",
             ),
             "b": Stack(
                 {**base, "FAGCHAT_RASA_PORT": str(free_port()), "FAGCHAT_ACTIONS_PORT": str(self.proxy.port)},
-                services=("rasa",), log_dir=log_dir / "b",
+                services=("rasa",),
+                log_dir=log_dir / "b",
             ),
         }
         try:
@@ -193,7 +197,7 @@ def scaled_stack() -> ScaledStack:
     """The session's scaled stack, started on first use."""
     global _STACK
     if _STACK is None:
-        if not MODEL.exists():
+        if not model_path().exists():
             raise RuntimeError("No trained model: run `make train` first (make test does).")
         _STACK = ScaledStack()
         atexit.register(_STACK.stop)

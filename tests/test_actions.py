@@ -56,7 +56,8 @@ def test_unknown_intent_gets_the_default_response(dispatcher, domain):
 
 def test_set_role_reanswers_the_last_article_in_the_role_variant(dispatcher, domain):
     tracker = make_tracker(
-        "inform_role", slots={"last_article": "duty_to_report"},
+        "inform_role",
+        slots={"last_article": "duty_to_report"},
         entities=[{"entity": "role", "value": "sundhed"}],
     )
     events = run(ActionSetRole(), dispatcher, tracker, domain)
@@ -66,8 +67,9 @@ def test_set_role_reanswers_the_last_article_in_the_role_variant(dispatcher, dom
 
 
 def test_set_role_without_a_variant_confirms(dispatcher, domain):
-    tracker = make_tracker("inform_role", slots={"last_article": "what_is_stalking"},
-                           entities=[{"entity": "role", "value": "politi"}])
+    tracker = make_tracker(
+        "inform_role", slots={"last_article": "what_is_stalking"}, entities=[{"entity": "role", "value": "politi"}]
+    )
     run(ActionSetRole(), dispatcher, tracker, domain)
     assert dispatcher.messages[0]["response"] == "utter_role_noted"
 
@@ -149,6 +151,9 @@ def test_no_role_question_during_the_guided_check(dispatcher, domain):
 def test_source_labels_name_site_and_page():
     from actions.rendering import source_label
 
-    assert source_label("https://www.danskstalkingcenter.dk/hvad-er-stalking/") == "danskstalkingcenter.dk/hvad-er-stalking"
+    assert (
+        source_label("https://www.danskstalkingcenter.dk/hvad-er-stalking/")
+        == "danskstalkingcenter.dk/hvad-er-stalking"
+    )
     assert source_label("https://politi.dk/") == "politi.dk"
     assert len(source_label("https://example.dk/" + "x" * 80)) == 48

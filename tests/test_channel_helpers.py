@@ -2,7 +2,9 @@
 
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
-from fagchat.channel import clean_text, merge_custom, offered_payloads, sender_ref
+from fagchat.channel.requests import offered_payloads
+from fagchat.channel.turns import merge_custom
+from fagchat.text import clean_text, conversation_ref
 
 
 def test_clean_text_drops_invisible_and_control_characters():
@@ -23,16 +25,18 @@ def test_offered_payloads_are_those_of_the_latest_bot_turn():
 
 
 def test_merge_custom_attaches_article_to_the_answer():
-    merged = merge_custom([
-        {"recipient_id": "s", "text": "svar", "buttons": []},
-        {"recipient_id": "s", "custom": {"article": "safety"}},
-        {"recipient_id": "s", "text": "næste"},
-    ])
+    merged = merge_custom(
+        [
+            {"recipient_id": "s", "text": "svar", "buttons": []},
+            {"recipient_id": "s", "custom": {"article": "safety"}},
+            {"recipient_id": "s", "text": "næste"},
+        ]
+    )
     assert merged == [
         {"recipient_id": "s", "text": "svar", "buttons": [], "custom": {"article": "safety"}},
         {"recipient_id": "s", "text": "næste"},
     ]
 
 
-def test_sender_ref_does_not_reveal_the_sender():
-    assert "abc123" not in sender_ref("abc123") and len(sender_ref("abc123")) == 10
+def test_conversation_ref_does_not_reveal_the_sender():
+    assert "abc123" not in conversation_ref("abc123") and len(conversation_ref("abc123")) == 10

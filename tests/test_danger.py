@@ -3,7 +3,7 @@
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
-from fagchat.danger import fold, is_acute_danger, override_intent
+from fagchat.nlu.danger import fold, is_acute_danger, override_intent
 
 
 @pytest.mark.parametrize(
@@ -43,8 +43,13 @@ def test_fold_handles_danish_letters_and_punctuation():
 
 
 def message(text, intent, ranking):
-    return Message(data={"text": text, "intent": {"name": intent, "confidence": ranking[0][1]},
-                         "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking]})
+    return Message(
+        data={
+            "text": text,
+            "intent": {"name": intent, "confidence": ranking[0][1]},
+            "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking],
+        }
+    )
 
 
 def test_pattern_overrides_whatever_the_model_said():
@@ -73,7 +78,10 @@ def test_confident_ordinary_intent_is_left_alone():
 
 
 def test_unsure_model_on_a_general_question_does_not_raise_the_alarm():
-    m = message("hvad er straffen for at true nogen på livet", "nlu_fallback",
-                [("nlu_fallback", 0.4), ("acute_danger", 0.35), ("stalking_law", 0.3)])
+    m = message(
+        "hvad er straffen for at true nogen på livet",
+        "nlu_fallback",
+        [("nlu_fallback", 0.4), ("acute_danger", 0.35), ("stalking_law", 0.3)],
+    )
     assert override_intent(m) is None
     assert m.get("intent")["name"] == "nlu_fallback"

@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from fagchat.channel import HOLDING, LATE, NOT_STORED
+from fagchat.channel.turns import HOLDING, LATE, NOT_STORED
 from tests.helpers import post, say, texts
 from tests.scaleout_support import scaled_stack, whole_turns
 from tests.test_integration import db_path, user_events
@@ -66,7 +66,9 @@ def test_action_server_killed_mid_conversation_20_of_20(scaled):
         assert "Kilde" in answer or has_contact_details(answer), f"trial {trial}: {answer!r}"
         scaled.restart_actions()
         assert "Kilde" in texts(say(rasa, me, "hvad siger loven om stalking")), f"trial {trial}: no recovery"
-    print(f"action server killed: 20 of 20 answered, slowest {max(took_all):.2f} s, median {sorted(took_all)[10]:.2f} s")
+    print(
+        f"action server killed: 20 of 20 answered, slowest {max(took_all):.2f} s, median {sorted(took_all)[10]:.2f} s"
+    )
 
 
 def test_slow_action_server_gets_a_holding_answer_and_runs_each_action_once(scaled):

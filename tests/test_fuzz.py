@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Tuple
 
 import pytest
 
-from fagchat.launcher import Stack
+from fagchat.run.launcher import Stack
 from tests.helpers import say, texts
 from tests.scaleout_support import raw_http, rss_kb
 
@@ -27,11 +27,39 @@ TOTAL = 10_400
 FULL_PIPELINE = 700  # well-formed chat messages with hostile text: each runs NLU and actions
 LIMIT = 65_536  # FAGCHAT_MAX_BODY_BYTES's default, which the test stack uses
 HOSTILE = [
-    "\x00", "\u202e", "\u202d", "\u200b", "\u200d", "\ufeff", "\u2066", "\ud83d", "👍🏽", "🧑‍⚖️", "ﷺ",
-    "مرحبا", "שלום", "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "javascript:alert(1)",
-    "' OR 1=1 --", '"; DROP TABLE events; --', "{{7*7}}", "${jndi:ldap://x}", "%s%n%x", "../../etc/passwd",
-    "/acute_danger", '/handover{"role":"politi"}', "/restart", "/session_start", '/inform_role{"role": 1}',
-    "\\u0000", "\r\n\r\nHTTP/1.1 200 OK", "æøå ÆØÅ", "A" * 300, "\t\n\r", "🙂" * 50,
+    "\x00",
+    "\u202e",
+    "\u202d",
+    "\u200b",
+    "\u200d",
+    "\ufeff",
+    "\u2066",
+    "\ud83d",
+    "👍🏽",
+    "🧑‍⚖️",
+    "ﷺ",
+    "مرحبا",
+    "שלום",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "javascript:alert(1)",
+    "' OR 1=1 --",
+    '"; DROP TABLE events; --',
+    "{{7*7}}",
+    "${jndi:ldap://x}",
+    "%s%n%x",
+    "../../etc/passwd",
+    "/acute_danger",
+    '/handover{"role":"politi"}',
+    "/restart",
+    "/session_start",
+    '/inform_role{"role": 1}',
+    "\\u0000",
+    "\r\n\r\nHTTP/1.1 200 OK",
+    "æøå ÆØÅ",
+    "A" * 300,
+    "\t\n\r",
+    "🙂" * 50,
 ]
 
 
@@ -123,13 +151,32 @@ def chat_probes(rng: random.Random, target: str, count: int, full: int) -> List[
             headers = {"Origin": rng.choice(["http://evil.example", "http://localhost", "null", mark])}
             probes.append(Probe(target, method, path, headers=headers, mark=mark))
         elif kind == "path":
-            tail = rng.choice([mark, f"../{mark}", f"%2e%2e/{mark}", f"{mark}?q=<script>", f"model/parse?x={mark}",
-                               "conversations/x/tracker", "status", "version", "webhooks/rest/webhook"])
+            tail = rng.choice(
+                [
+                    mark,
+                    f"../{mark}",
+                    f"%2e%2e/{mark}",
+                    f"{mark}?q=<script>",
+                    f"model/parse?x={mark}",
+                    "conversations/x/tracker",
+                    "status",
+                    "version",
+                    "webhooks/rest/webhook",
+                ]
+            )
             method = rng.choice(["GET", "POST"])
             probes.append(Probe(target, method, f"/{tail}", json_body({"sender": "s", "message": mark}), mark=mark))
         else:
-            headers = {"Content-Type": rng.choice(["text/plain", "multipart/form-data; boundary=" + mark,
-                                                   "application/x-www-form-urlencoded", "application/json; charset=latin-1"])}
+            headers = {
+                "Content-Type": rng.choice(
+                    [
+                        "text/plain",
+                        "multipart/form-data; boundary=" + mark,
+                        "application/x-www-form-urlencoded",
+                        "application/json; charset=latin-1",
+                    ]
+                )
+            }
             probes.append(Probe(target, "POST", path, f"sender={mark}&message={mark}".encode(), headers, mark))
     return probes
 
@@ -139,8 +186,21 @@ def web_probes(rng: random.Random, count: int) -> List[Probe]:
     probes = []
     for _ in range(count):
         mark = f"zq{rng.getrandbits(40):010x}"
-        path = rng.choice(["/", "/fagchat.js", "/fagchat.css", "/demo.css", "/fagchat/config.json", "/healthz",
-                           f"/{mark}", f"/static/../{mark}", f"/fagchat.js?{mark}", "/%00", "/%ff%fe"])
+        path = rng.choice(
+            [
+                "/",
+                "/fagchat.js",
+                "/fagchat.css",
+                "/demo.css",
+                "/fagchat/config.json",
+                "/healthz",
+                f"/{mark}",
+                f"/static/../{mark}",
+                f"/fagchat.js?{mark}",
+                "/%00",
+                "/%ff%fe",
+            ]
+        )
         method = rng.choice(["GET", "GET", "HEAD", "POST", "PUT", "OPTIONS", "DELETE"])
         headers = {rng.choice(["If-None-Match", "Origin", "Accept", "Range", "Cookie", "X-Forwarded-For"]): mark}
         probes.append(Probe("web", method, path, mark.encode() if method in ("POST", "PUT") else b"", headers, mark))
@@ -154,7 +214,9 @@ def staff_probes(rng: random.Random, count: int) -> List[Probe]:
         mark = f"zq{rng.getrandbits(40):010x}"
         kind = rng.choice(["login_get", "login_post", "login_post", "other", "huge"])
         if kind == "login_get":
-            probes.append(Probe("staff", "GET", rng.choice(["/login", f"/login?next={mark}", f"/login?next=//{mark}"]), mark=mark))
+            probes.append(
+                Probe("staff", "GET", rng.choice(["/login", f"/login?next={mark}", f"/login?next=//{mark}"]), mark=mark)
+            )
         elif kind == "login_post":
             fields = {"username": hostile_text(rng, mark), "password": mark, "login_token": rng.choice(["", mark])}
             body = "&".join(f"{k}={v}" for k, v in fields.items()).encode("utf-8", "surrogatepass")
@@ -165,8 +227,17 @@ def staff_probes(rng: random.Random, count: int) -> List[Probe]:
             probes.append(Probe("staff", rng.choice(["GET", "POST"]), path, mark=mark))
         else:
             body = b"username=" + (mark.encode() + b"x" * 64) * (2 * LIMIT // 66)
-            probes.append(Probe("staff", "POST", "/login", body, {"Content-Type": "application/x-www-form-urlencoded"},
-                                mark, expect=413))
+            probes.append(
+                Probe(
+                    "staff",
+                    "POST",
+                    "/login",
+                    body,
+                    {"Content-Type": "application/x-www-form-urlencoded"},
+                    mark,
+                    expect=413,
+                )
+            )
     return probes
 
 
@@ -268,9 +339,13 @@ def test_ten_thousand_hostile_requests(live_stack, staff):
 
     # Malformed HTTP itself: a garbage request line, a lying Content-Length, a chunked body over the limit.
     for port in ports.values():
-        for raw in (b"\x00\x01GARBAGE\r\n\r\n", b"POST /webhooks/fagchat/webhook HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
-                    b"POST /webhooks/fagchat/webhook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                    + (b"10000\r\n" + b"x" * 0x10000 + b"\r\n") * 3 + b"0\r\n\r\n"):
+        for raw in (
+            b"\x00\x01GARBAGE\r\n\r\n",
+            b"POST /webhooks/fagchat/webhook HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+            b"POST /webhooks/fagchat/webhook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + (b"10000\r\n" + b"x" * 0x10000 + b"\r\n") * 3
+            + b"0\r\n\r\n",
+        ):
             answer = raw_http(port, raw)
             status_line = answer.split(b"\r\n", 1)[0]
             assert not status_line.startswith(b"HTTP/1.1 5"), (port, status_line)
@@ -305,8 +380,14 @@ def test_security_baseline(live_stack, staff):
     rasa = int(live_stack.env["FAGCHAT_RASA_PORT"])
     chat = json.dumps({"sender": "securitycheck", "message": "hej"}).encode()
     # Rasa's HTTP API is off: only the chat channel answers.
-    for method, path in [("POST", "/model/parse"), ("GET", "/status"), ("GET", "/conversations/x/tracker"),
-                         ("POST", "/conversations/x/messages"), ("PUT", "/model"), ("POST", "/webhooks/rest/webhook")]:
+    for method, path in [
+        ("POST", "/model/parse"),
+        ("GET", "/status"),
+        ("GET", "/conversations/x/tracker"),
+        ("POST", "/conversations/x/messages"),
+        ("PUT", "/model"),
+        ("POST", "/webhooks/rest/webhook"),
+    ]:
         status, _, _ = request(rasa, method, path, chat)
         assert status in (404, 405), (method, path, status)
     # CORS: only the configured website origins (stack_env: http://localhost).
@@ -321,7 +402,8 @@ def test_security_baseline(live_stack, staff):
     for path in ("/webhooks/fagchat/webhook", "/nothing-here"):
         _, headers, _ = request(rasa, "POST", path, chat)
         assert headers.get("X-Content-Type-Options") == "nosniff" and "default-src 'none'" in headers.get(
-            "Content-Security-Policy", ""), (path, headers)
+            "Content-Security-Policy", ""
+        ), (path, headers)
         assert headers.get("Cache-Control") == "no-store"
     _, headers, _ = request(web, "GET", "/")
     assert "default-src 'self'" in headers["Content-Security-Policy"] and headers["X-Frame-Options"] == "DENY"

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fagchat.launcher import Stack
+from fagchat.run.launcher import Stack
 from tests.conftest import stack_env
 from tests.helpers import post, say
 
@@ -100,8 +100,11 @@ def test_a_failed_question_is_reviewed_retrained_and_then_answered(stack, tmp_pa
     say(web, sender, PERSONAL)
 
     # 2. A staff account, made with the command `make staff-user` runs.
-    made = run([str(BIN / "python"), "-m", "fagchat.staff.cli", "create-user", USER, "--password-stdin"],
-               env, input=PASSWORD + "\n")
+    made = run(
+        [str(BIN / "python"), "-m", "fagchat.staff.cli", "create-user", USER, "--password-stdin"],
+        env,
+        input=PASSWORD + "\n",
+    )
     assert made.returncode == 0, made.stderr
 
     # 3. Log in, find the conversation among the failed ones, open it.
@@ -118,8 +121,9 @@ def test_a_failed_question_is_reviewed_retrained_and_then_answered(stack, tmp_pa
     # 4. The review queue holds the message, redacted; mark the right intent.
     queue = {text: event_id for text, event_id in _REVIEW_ITEM.findall(staff.get("/review/?reason=" + reason).text)}
     assert QUESTION in queue, list(queue)
-    decided = staff.post("/review/", {"event_id": queue[QUESTION], "decision": RIGHT,
-                                      "example": QUESTION, "note": "fremmøde ved graven"})
+    decided = staff.post(
+        "/review/", {"event_id": queue[QUESTION], "decision": RIGHT, "example": QUESTION, "note": "fremmøde ved graven"}
+    )
     assert decided.status_code == 303
 
     # 5. Download the export and merge it into a copy of the training data.
@@ -129,15 +133,32 @@ def test_a_failed_question_is_reviewed_retrained_and_then_answered(stack, tmp_pa
     exported.write_text(export.text, encoding="utf-8")
     data = tmp_path / "data"
     shutil.copytree(ROOT / "data", data)
-    merged = run([str(BIN / "python"), "-m", "fagchat.staff.cli", "merge-nlu", str(data / "nlu.yml"),
-                  "--from", str(exported)], env)
+    merged = run(
+        [str(BIN / "python"), "-m", "fagchat.staff.cli", "merge-nlu", str(data / "nlu.yml"), "--from", str(exported)],
+        env,
+    )
     assert merged.returncode == 0, merged.stderr
     assert f"- {QUESTION}\n" in (data / "nlu.yml").read_text(encoding="utf-8")
 
     # 6. Retrain (as `make train` does, on the merged copy) and serve the new model.
-    trained = run([str(BIN / "rasa"), "train", "--data", str(data), "--domain", "domain.yml",
-                   "--config", "config.yml", "--out", str(tmp_path / "models"),
-                   "--fixed-model-name", "retrained"], env, timeout=900)
+    trained = run(
+        [
+            str(BIN / "rasa"),
+            "train",
+            "--data",
+            str(data),
+            "--domain",
+            "domain.yml",
+            "--config",
+            "config.yml",
+            "--out",
+            str(tmp_path / "models"),
+            "--fixed-model-name",
+            "retrained",
+        ],
+        env,
+        timeout=900,
+    )
     assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
     stack.stop_service("rasa")
     stack.env["FAGCHAT_MODEL"] = str(tmp_path / "models" / "retrained.tar.gz")

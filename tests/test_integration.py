@@ -106,7 +106,9 @@ def test_typed_commands_are_text_but_offered_buttons_work(live_stack):
 def test_feedback_is_stored_with_the_conversation(live_stack):
     rasa, me = live_stack.url("rasa"), sender()
     say(rasa, me, "Hvad er stalking?")
-    status, _ = post(f"{rasa}/webhooks/fagchat/feedback", {"sender": me, "value": "down", "article": "what_is_stalking"})
+    status, _ = post(
+        f"{rasa}/webhooks/fagchat/feedback", {"sender": me, "value": "down", "article": "what_is_stalking"}
+    )
     assert status == 200
     with sqlite3.connect(db_path(live_stack)) as db:
         rows = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'slot'", (me,)).fetchall()

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fagchat import knowledge
 from fagchat.knowledge import TOPICS, KnowledgeBase, KnowledgeError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +32,7 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 # --- the loader ----------------------------------------------------------------------
+
 
 def test_every_topic_has_an_article(kb):
     assert {a.topic for a in kb.articles.values()} == set(TOPICS)
@@ -99,10 +99,13 @@ def test_role_variant_replaces_the_common_answer(kb):
     article = kb.for_intent("duty_to_report")
     assert "kommune" in article.variants
     assert article.text_for("kommune") == article.variants["kommune"]
-    assert article.text_for(None) == article.body == article.text_for("andet" if "andet" not in article.variants else None)
+    assert (
+        article.text_for(None) == article.body == article.text_for("andet" if "andet" not in article.variants else None)
+    )
 
 
 # --- the content rules -------------------------------------------------------------------
+
 
 def words(text: str) -> int:
     return len(re.findall(r"\w+", re.sub(r"\(https?://[^)]+\)", "", text)))
@@ -131,6 +134,7 @@ def test_no_article_states_the_disputed_hotline_number_as_fact(kb):
 
 
 # --- agreement with the domain and the NLU data --------------------------------------------
+
 
 def test_domain_knowledge_intents_and_articles_match(kb):
     domain = yaml.safe_load((ROOT / "domain.yml").read_text())

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from fagchat.quality import read_nlu_examples
-from fagchat.redaction import redact
+from fagchat.nlu.testsets import read_nlu_examples
+from fagchat.stores.redaction import redact
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = read_nlu_examples(ROOT / "data" / "nlu.yml")

@@ -1,4 +1,4 @@
-"""Tests of fagchat.redaction: generated CPR, phone and e-mail hits, a false-positive
+"""Tests of fagchat.stores.redaction: generated CPR, phone and e-mail hits, a false-positive
 budget on realistic non-personal numbers, nested values and the logging filter."""
 
 import io
@@ -19,8 +19,8 @@ _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from fagchat import redaction  # noqa: E402
-from fagchat.redaction import (  # noqa: E402
+from fagchat.stores import redaction  # noqa: E402
+from fagchat.stores.redaction import (  # noqa: E402
     CPR_TAG,
     EMAIL_TAG,
     PHONE_TAG,
@@ -51,12 +51,22 @@ WORDS = (
     "søster bor i nærheden han følger efter hende på vej til arbejde Jens Ødegård "
     "Åse Ærø sagsbehandler rådgiver krisecenter logskema tilhold anmeldelse"
 ).split()
-CPR_LEADS = ["", "cpr: ", "CPR-nr. ", "cpr.nr.", "cpr-nr.: ", "personnr. ", "(", "[",
-             '"', "født ", "CPR ", "hendes cpr er "]
-PHONE_LEADS = ["", "tlf. ", "tlf.: ", "Tlf:", "mobil ", "ring på ", "nummer: ", "(",
-               "sms fra ", '"', "hans nr. er "]
-EMAIL_LEADS = ["", "mail: ", "e-mail ", "(", "<", "skriv til ", "mailto:", '"',
-               "hans mail er "]
+CPR_LEADS = [
+    "",
+    "cpr: ",
+    "CPR-nr. ",
+    "cpr.nr.",
+    "cpr-nr.: ",
+    "personnr. ",
+    "(",
+    "[",
+    '"',
+    "født ",
+    "CPR ",
+    "hendes cpr er ",
+]
+PHONE_LEADS = ["", "tlf. ", "tlf.: ", "Tlf:", "mobil ", "ring på ", "nummer: ", "(", "sms fra ", '"', "hans nr. er "]
+EMAIL_LEADS = ["", "mail: ", "e-mail ", "(", "<", "skriv til ", "mailto:", '"', "hans mail er "]
 TRAILS = ["", ".", ",", ")", "]", '"', "!", "?", ";", ":", " -", ">"]
 
 
@@ -78,9 +88,7 @@ def mod11_ok(digits):
 @st.composite
 def cpr_numbers(draw):
     """A CPR number with a real date, valid or invalid mod-11, in any accepted format."""
-    date = "%02d%02d%02d" % (
-        draw(st.integers(1, 31)), draw(st.integers(1, 12)), draw(st.integers(0, 99))
-    )
+    date = "%02d%02d%02d" % (draw(st.integers(1, 31)), draw(st.integers(1, 12)), draw(st.integers(0, 99)))
     serial = "%03d" % draw(st.integers(0, 999))
     want_valid = draw(st.booleans())
     # Pick the check digit that makes mod-11 hold (or fail) when one exists.
@@ -95,14 +103,16 @@ def phone_numbers(draw):
     """A Danish 8-digit number in a common spelling, with or without country code."""
     # Real subscriber numbers start with 2-9; 1 is accepted too, so it is generated.
     d = str(draw(st.integers(10_000_000, 99_999_999)))
-    body = draw(st.sampled_from([
-        d,
-        d[:4] + " " + d[4:],
-        *(sep.join((d[0:2], d[2:4], d[4:6], d[6:8])) for sep in " -."),
-    ]))
-    prefix = draw(st.sampled_from(
-        ["", "+45", "+45 ", "0045", "0045 ", "(+45)", "(+45) ", "+45-", "(0045) "]
-    ))
+    body = draw(
+        st.sampled_from(
+            [
+                d,
+                d[:4] + " " + d[4:],
+                *(sep.join((d[0:2], d[2:4], d[4:6], d[6:8])) for sep in " -."),
+            ]
+        )
+    )
+    prefix = draw(st.sampled_from(["", "+45", "+45 ", "0045", "0045 ", "(+45)", "(+45) ", "+45-", "(0045) "]))
     return prefix + body
 
 
@@ -117,8 +127,7 @@ def emails(draw):
     local = ".".join(draw(st.lists(atom, min_size=1, max_size=3)))
     if draw(st.booleans()):
         local += "+" + draw(st.text(LOCAL_CHARS, min_size=1, max_size=6))
-    labels = draw(st.lists(st.text(LABEL_CHARS, min_size=1, max_size=10), min_size=1,
-                           max_size=3))
+    labels = draw(st.lists(st.text(LABEL_CHARS, min_size=1, max_size=10), min_size=1, max_size=3))
     tld = draw(st.sampled_from(["dk", "com", "org", "net", "eu", "se", "DK", "info"]))
     domain = ".".join(labels + [tld])
     return local + "@" + (domain.upper() if draw(st.booleans()) else domain)
@@ -158,22 +167,25 @@ def test_generated_emails_are_redacted(case):
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("cpr: 010190-1234", "cpr: [CPR]"),
-    ("CPR-nr. 311299 4321.", "CPR-nr. [CPR]."),
-    ("(0101901234)", "([CPR])"),
-    ("cpr.nr.1508654321, født i Aarhus", "cpr.nr.[CPR], født i Aarhus"),
-    ("ring 12345678", "ring [TELEFON]"),
-    ("tlf. 12 34 56 78", "tlf. [TELEFON]"),
-    ("tlf. 1234 5678", "tlf. [TELEFON]"),
-    ("12-34-56-78 og 12.34.56.78", "[TELEFON] og [TELEFON]"),
-    ("+45 12345678, +4512345678", "[TELEFON], [TELEFON]"),
-    ("0045 25 17 73 74 eller (+45) 2517 7374", "[TELEFON] eller [TELEFON]"),
-    ("12345678/87654321", "[TELEFON]/[TELEFON]"),
-    ("Ring til Dirk 12345678 i aften", "Ring til Dirk [TELEFON] i aften"),
-    ("Skriv til Anna.Ærø+stalking@mail.kommune.DK.", "Skriv til [EMAIL]."),
-    ("<jens0101901234@gmail.com>", "<[EMAIL]>"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("cpr: 010190-1234", "cpr: [CPR]"),
+        ("CPR-nr. 311299 4321.", "CPR-nr. [CPR]."),
+        ("(0101901234)", "([CPR])"),
+        ("cpr.nr.1508654321, født i Aarhus", "cpr.nr.[CPR], født i Aarhus"),
+        ("ring 12345678", "ring [TELEFON]"),
+        ("tlf. 12 34 56 78", "tlf. [TELEFON]"),
+        ("tlf. 1234 5678", "tlf. [TELEFON]"),
+        ("12-34-56-78 og 12.34.56.78", "[TELEFON] og [TELEFON]"),
+        ("+45 12345678, +4512345678", "[TELEFON], [TELEFON]"),
+        ("0045 25 17 73 74 eller (+45) 2517 7374", "[TELEFON] eller [TELEFON]"),
+        ("12345678/87654321", "[TELEFON]/[TELEFON]"),
+        ("Ring til Dirk 12345678 i aften", "Ring til Dirk [TELEFON] i aften"),
+        ("Skriv til Anna.Ærø+stalking@mail.kommune.DK.", "Skriv til [EMAIL]."),
+        ("<jens0101901234@gmail.com>", "<[EMAIL]>"),
+    ],
+)
 def test_known_formats(text, expected):
     assert redact(text) == expected
 
@@ -201,49 +213,144 @@ def test_text_without_pii_is_returned_as_is():
 # ---------------------------------------------------------------------------
 
 MUST_KEEP = [
-    "112", "114", "1888", "116 006", "116 111", "116006", "116111",
-    "2100 København", "kl. 14.30", "24.12.2023", "24-12-2023", "1. januar 2022",
-    "28 mio. kr.", "1.500 kr", "12.345,50 kr", "§ 242",
-    "J.nr. 4100-80130-00456-23", "J.nr. 0100-12345-00123-22", "123456789012",
+    "112",
+    "114",
+    "1888",
+    "116 006",
+    "116 111",
+    "116006",
+    "116111",
+    "2100 København",
+    "kl. 14.30",
+    "24.12.2023",
+    "24-12-2023",
+    "1. januar 2022",
+    "28 mio. kr.",
+    "1.500 kr",
+    "12.345,50 kr",
+    "§ 242",
+    "J.nr. 4100-80130-00456-23",
+    "J.nr. 0100-12345-00123-22",
+    "123456789012",
 ]
 
 NON_PII = [
     # Dates and times.
-    "24.12.2023", "24-12-2023", "1. januar 2022", "den 3. marts 2021", "24/12-2023",
-    "2023-12-24", "24.12.23", "d. 5/11", "fra 1.1.2020 til 31.12.2020", "uge 42",
-    "14.-16. juni 2024", "31.12.1999", "01-02-2003", "kl. 14.30", "kl. 8-16",
-    "kl. 08.00-16.00", "14:30", "mellem kl. 9.00 og 15.30", "kl. 23.45 i går",
-    "kl. 10-12 og 13-15", "kl. 14.30-15.00", "natten til den 12.",
+    "24.12.2023",
+    "24-12-2023",
+    "1. januar 2022",
+    "den 3. marts 2021",
+    "24/12-2023",
+    "2023-12-24",
+    "24.12.23",
+    "d. 5/11",
+    "fra 1.1.2020 til 31.12.2020",
+    "uge 42",
+    "14.-16. juni 2024",
+    "31.12.1999",
+    "01-02-2003",
+    "kl. 14.30",
+    "kl. 8-16",
+    "kl. 08.00-16.00",
+    "14:30",
+    "mellem kl. 9.00 og 15.30",
+    "kl. 23.45 i går",
+    "kl. 10-12 og 13-15",
+    "kl. 14.30-15.00",
+    "natten til den 12.",
     # Amounts.
-    "28 mio. kr.", "1.500 kr", "12.345,50 kr", "2.500.000 kr.", "kr. 450,-",
-    "DKK 12.000", "350 kroner", "1,2 mia. kr.", "25000000 kr", "kr. 25000000",
-    "bøde på 10.000 kr.", "12 345 678 kr.", "3.456.789,00 kr",
+    "28 mio. kr.",
+    "1.500 kr",
+    "12.345,50 kr",
+    "2.500.000 kr.",
+    "kr. 450,-",
+    "DKK 12.000",
+    "350 kroner",
+    "1,2 mia. kr.",
+    "25000000 kr",
+    "kr. 25000000",
+    "bøde på 10.000 kr.",
+    "12 345 678 kr.",
+    "3.456.789,00 kr",
     # Postcodes and addresses.
-    "2100 København Ø", "8000 Aarhus C", "5000 Odense C", "9000 Aalborg",
-    "1050 København K", "6700 Esbjerg", "Emdrupvej 28A, 4. sal, 2100 København Ø",
-    "postnr. 7100 Vejle", "Nørregade 12, 2. th., 1165 København K", "3400 Hillerød",
+    "2100 København Ø",
+    "8000 Aarhus C",
+    "5000 Odense C",
+    "9000 Aalborg",
+    "1050 København K",
+    "6700 Esbjerg",
+    "Emdrupvej 28A, 4. sal, 2100 København Ø",
+    "postnr. 7100 Vejle",
+    "Nørregade 12, 2. th., 1165 København K",
+    "3400 Hillerød",
     # Case and journal numbers.
-    "J.nr. 4100-80130-00456-23", "journalnr. 0100-12345-00123-22",
-    "sagsnr. 2023-004512", "sag nr. 21/12345", "KLE 27.24.00-G01-12-23",
-    "j.nr. 23/04567-7", "BS 12-345/2023", "ref. ABC-2023-117", "sagsnummer 2022-1234567",
-    "Sag 1234/2023", "politikreds 0100", "anmeldelse nr. 4100-76543-00012-24",
+    "J.nr. 4100-80130-00456-23",
+    "journalnr. 0100-12345-00123-22",
+    "sagsnr. 2023-004512",
+    "sag nr. 21/12345",
+    "KLE 27.24.00-G01-12-23",
+    "j.nr. 23/04567-7",
+    "BS 12-345/2023",
+    "ref. ABC-2023-117",
+    "sagsnummer 2022-1234567",
+    "Sag 1234/2023",
+    "politikreds 0100",
+    "anmeldelse nr. 4100-76543-00012-24",
     # Law.
-    "§ 242", "straffelovens § 266", "§ 242, stk. 2", "servicelovens § 154",
-    "§ 2, nr. 3", "lov nr. 1152 af 1. oktober 2012", "retsplejelovens § 781, stk. 1",
+    "§ 242",
+    "straffelovens § 266",
+    "§ 242, stk. 2",
+    "servicelovens § 154",
+    "§ 2, nr. 3",
+    "lov nr. 1152 af 1. oktober 2012",
+    "retsplejelovens § 781, stk. 1",
     # Helplines.
-    "112", "114", "1888", "116 006", "116 111", "116006", "116111",
-    "ring 112 ved akut fare", "politiet på 114", "Offerrådgivningen 116 006",
-    "Børnetelefonen 116 111", "Lev Uden Volds hotline 1888",
+    "112",
+    "114",
+    "1888",
+    "116 006",
+    "116 111",
+    "116006",
+    "116111",
+    "ring 112 ved akut fare",
+    "politiet på 114",
+    "Offerrådgivningen 116 006",
+    "Børnetelefonen 116 111",
+    "Lev Uden Volds hotline 1888",
     # Years.
-    "i 2019", "siden 2007", "2012-2023", "1990'erne", "i 2021 og 2022",
-    "fra 2019 til 2023", "år 2000", "2018/19",
+    "i 2019",
+    "siden 2007",
+    "2012-2023",
+    "1990'erne",
+    "i 2021 og 2022",
+    "fra 2019 til 2023",
+    "år 2000",
+    "2018/19",
     # Percentages.
-    "12 %", "45%", "12,5 %", "0,8 procent", "75 pct.", "hver 4. kvinde",
+    "12 %",
+    "45%",
+    "12,5 %",
+    "0,8 procent",
+    "75 pct.",
+    "hver 4. kvinde",
     # Counts and other numbers.
-    "3 børn", "17 sms'er", "over 200 opkald", "42 beskeder på én dag",
-    "1.200 henvendelser", "ca. 35.000 danskere", "version 3.6.21", "Rasa 3.6",
-    "side 12-14", "stk. 3", "2 gange om ugen", "i 6 måneder", "5 km væk",
-    "12 af 34 sager", "1 ud af 10", "00:45", "123456789012",
+    "3 børn",
+    "17 sms'er",
+    "over 200 opkald",
+    "42 beskeder på én dag",
+    "1.200 henvendelser",
+    "ca. 35.000 danskere",
+    "version 3.6.21",
+    "Rasa 3.6",
+    "side 12-14",
+    "stk. 3",
+    "2 gange om ugen",
+    "i 6 måneder",
+    "5 km væk",
+    "12 af 34 sager",
+    "1 ud af 10",
+    "00:45",
+    "123456789012",
 ]
 FRAMES = ["{}", "Det skete {}.", "Hun nævnte {} i samtalen, og vi noterede det."]
 
@@ -275,14 +382,20 @@ def test_redact_value_nested_slots():
         "victim": {"cpr": "010190-1234", "phones": ["12 34 56 78", ("+4587654321", 3)]},
         "notes": "mail: anna@example.dk",
         "12345678": "nøglen er kode, ikke brugertekst",
-        "count": 3, "flag": None, "ratio": 0.5, "raw": b"12345678",
+        "count": 3,
+        "flag": None,
+        "ratio": 0.5,
+        "raw": b"12345678",
         "contact": Contact("Åse", "87654321"),
     }
     assert redact_value(slots) == {
         "victim": {"cpr": CPR_TAG, "phones": [PHONE_TAG, (PHONE_TAG, 3)]},
         "notes": "mail: " + EMAIL_TAG,
         "12345678": "nøglen er kode, ikke brugertekst",
-        "count": 3, "flag": None, "ratio": 0.5, "raw": b"12345678",
+        "count": 3,
+        "flag": None,
+        "ratio": 0.5,
+        "raw": b"12345678",
         "contact": Contact("Åse", PHONE_TAG),
     }
     assert slots["victim"]["cpr"] == "010190-1234", "the input must not be mutated"
@@ -311,14 +424,17 @@ def capture_logger(name):
     return logger, stream
 
 
-@pytest.mark.parametrize("msg, args, raw, tag", [
-    ("bruger skrev cpr 010190-1234", (), "010190-1234", CPR_TAG),
-    ("slot %s = %r", ("phone", "12 34 56 78"), "12 34 56 78", PHONE_TAG),
-    ("tekst: %(text)s", ({"text": "skriv til a.b@c.dk"},), "a.b@c.dk", EMAIL_TAG),
-    ("nummer %d", (12345678,), "12345678", PHONE_TAG),
-    ("cpr %s-%s", ("010190", "1234"), "1234", CPR_TAG),
-    ({"slot": "cpr", "value": "0101901234"}, (), "0101901234", CPR_TAG),
-])
+@pytest.mark.parametrize(
+    "msg, args, raw, tag",
+    [
+        ("bruger skrev cpr 010190-1234", (), "010190-1234", CPR_TAG),
+        ("slot %s = %r", ("phone", "12 34 56 78"), "12 34 56 78", PHONE_TAG),
+        ("tekst: %(text)s", ({"text": "skriv til a.b@c.dk"},), "a.b@c.dk", EMAIL_TAG),
+        ("nummer %d", (12345678,), "12345678", PHONE_TAG),
+        ("cpr %s-%s", ("010190", "1234"), "1234", CPR_TAG),
+        ({"slot": "cpr", "value": "0101901234"}, (), "0101901234", CPR_TAG),
+    ],
+)
 def test_filter_redacts_messages_and_args(msg, args, raw, tag):
     logger, stream = capture_logger("args")
     logger.info(msg, *args)
@@ -357,9 +473,7 @@ def test_filter_keeps_a_malformed_call_out_of_stderr(capsys):
 
 
 def test_filter_always_passes_the_record():
-    record = logging.LogRecord(
-        "x", logging.INFO, __file__, 1, "tlf %s", ("12345678",), None
-    )
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "tlf %s", ("12345678",), None)
     assert RedactingFilter().filter(record) is True
     assert record.getMessage() == "tlf " + PHONE_TAG
 

@@ -1,6 +1,6 @@
 """Scale-out mode against real PostgreSQL and Redis: several Rasa workers, one conversation.
 
-The stack (tests/scaleout_support.py): PostgreSQL and Redis started by `fagchat.services`
+The stack (tests/scaleout_support.py): PostgreSQL and Redis started by `fagchat.run.services`
 (installed when missing), an action server with two workers, Rasa "a" with two Sanic
 workers on one port and Rasa "b" on another, both on the same database and lock store.
 """
@@ -12,6 +12,7 @@ from typing import Dict, List
 
 import pytest
 
+from fagchat import settings
 from tests.helpers import post, say, texts
 from tests.scaleout_support import scaled_stack, whole_turns
 
@@ -116,7 +117,7 @@ def test_many_conversations_on_the_multi_worker_port(scaled):
 
 
 def _take_tickets(conversation: str, count: int, queue) -> None:
-    from fagchat.lock_store import FagchatRedisLockStore
+    from fagchat.stores.lock_store import FagchatRedisLockStore
 
     store = FagchatRedisLockStore()
     queue.put([store.issue_ticket(conversation) for _ in range(count)])
@@ -126,17 +127,19 @@ def test_the_redis_lock_store_never_issues_a_ticket_twice(tmp_path, monkeypatch)
     """Two processes taking tickets for one conversation at once (Rasa's own store can't)."""
     import multiprocessing
 
-    import fagchat.lock_store  # noqa: F401 - imported once here, not in each child
-    from fagchat.services import Redis
+    import fagchat.stores.lock_store  # noqa: F401 - imported once here, not in each child
+    from fagchat.run.services import Redis
     from tests.helpers import free_port
 
     tmp_path.chmod(0o755)
     redis_server = Redis(tmp_path / "redis", free_port()).start()
     try:
         monkeypatch.setenv("FAGCHAT_REDIS_URL", redis_server.url)
+        settings.current.cache_clear()  # settings are read once per process; the children fork from here
         queue = multiprocessing.get_context("fork").Queue()
-        workers = [multiprocessing.get_context("fork").Process(target=_take_tickets, args=("c1", 300, queue))
-                   for _ in range(3)]
+        workers = [
+            multiprocessing.get_context("fork").Process(target=_take_tickets, args=("c1", 300, queue)) for _ in range(3)
+        ]
         for worker in workers:
             worker.start()
         tickets = [t for _ in workers for t in queue.get(timeout=60)]
@@ -145,10 +148,12 @@ def test_the_redis_lock_store_never_issues_a_ticket_twice(tmp_path, monkeypatch)
         assert len(tickets) == 900 and len(set(tickets)) == 900
     finally:
         redis_server.stop()
+        monkeypatch.undo()
+        settings.current.cache_clear()
 
 
 def test_several_rasa_workers_need_the_redis_lock_store():
-    from fagchat.launcher import rasa_workers
+    from fagchat.run.launcher import rasa_workers
 
     assert rasa_workers({}) == 1
     with pytest.raises(SystemExit, match="FAGCHAT_LOCK_STORE=redis"):
@@ -159,13 +164,19 @@ def test_several_rasa_workers_need_the_redis_lock_store():
 def test_the_endpoints_file_names_our_lock_stores_and_no_password(tmp_path):
     import yaml
 
-    from fagchat.launcher import write_endpoints
+    from fagchat.run.launcher import write_endpoints
 
     env = {"FAGCHAT_VAR_DIR": str(tmp_path), "FAGCHAT_RASA_PORT": "1"}
     embedded = yaml.safe_load(write_endpoints(env).read_text())
-    assert embedded["lock_store"]["type"] == "fagchat.lock_store.FagchatInMemoryLockStore"
-    scaled = yaml.safe_load(write_endpoints({
-        **env, "FAGCHAT_LOCK_STORE": "redis", "FAGCHAT_REDIS_URL": "redis://:s3cret@127.0.0.1:1/0",
-    }).read_text())
-    assert scaled["lock_store"] == {"type": "fagchat.lock_store.FagchatRedisLockStore"}
+    assert embedded["lock_store"]["type"] == "fagchat.stores.lock_store.FagchatInMemoryLockStore"
+    scaled = yaml.safe_load(
+        write_endpoints(
+            {
+                **env,
+                "FAGCHAT_LOCK_STORE": "redis",
+                "FAGCHAT_REDIS_URL": "redis://:s3cret@127.0.0.1:1/0",
+            }
+        ).read_text()
+    )
+    assert scaled["lock_store"] == {"type": "fagchat.stores.lock_store.FagchatRedisLockStore"}
     assert "s3cret" not in (tmp_path / "run" / "endpoints-1.yml").read_text()

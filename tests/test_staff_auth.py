@@ -7,11 +7,18 @@ import pytest
 from fagchat.staff import cli, schema
 from fagchat.staff.config import StaffConfig
 from tests.test_staff_support import (  # noqa: F401 - fixtures
-    PASSWORD, Staff, add_user, clock, db_url, fast_hashing, make_app, rows, staff,
+    PASSWORD,
+    Staff,
+    add_user,
+    clock,
+    db_url,
+    fast_hashing,
+    make_app,
+    rows,
+    staff,
 )
 
-PAGES = ["/", "/review/", "/export/", "/export/nlu.yml", "/dashboard/", "/knowledge/", "/audit/",
-         "/conversation/?id=x"]
+PAGES = ["/", "/review/", "/export/", "/export/nlu.yml", "/dashboard/", "/knowledge/", "/audit/", "/conversation/?id=x"]
 FORMS = ["/review/", "/conversation/delete", "/logout"]
 
 

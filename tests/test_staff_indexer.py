@@ -6,8 +6,9 @@ from collections import namedtuple
 
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 
-from fagchat.staff import indexer, sample, schema
+from fagchat.staff import indexer, schema
 from fagchat.staff.engine import connect
+from tests import staff_sample as sample
 from tests.test_staff_support import NOW, db_url, rows, seed  # noqa: F401 - fixtures
 
 Row = namedtuple("Row", "id sender_id type_name timestamp action_name data")
@@ -34,7 +35,10 @@ def test_answered_conversation():
     assert [m["article"] for m in messages] == ["what_is_stalking", "documentation"]
     # The bot's custom data and the last_article slot name the same showing: counted once.
     assert [(k["kind"], k["article"]) for k in marks] == [
-        ("shown", "what_is_stalking"), ("shown", "documentation"), ("up", "what_is_stalking")]
+        ("shown", "what_is_stalking"),
+        ("shown", "documentation"),
+        ("up", "what_is_stalking"),
+    ]
 
 
 def test_thumbs_down_marks_the_message_it_was_about():
@@ -59,8 +63,12 @@ def test_fallbacks_acute_danger_handover_role_and_commands():
     assert conv["role"] == "kommune" and conv["fallback"] == 1
     assert conv["acute"] == 1 and conv["handover"] == 1
     assert [(m["intent"], m["fallback"], m["command"]) for m in messages] == [
-        ("inform_role", 0, 0), ("nlu_fallback", 1, 0), ("conflict_vs_stalking", 0, 1),
-        ("acute_danger", 0, 0), ("human_handover", 0, 0)]
+        ("inform_role", 0, 0),
+        ("nlu_fallback", 1, 0),
+        ("conflict_vs_stalking", 0, 1),
+        ("acute_danger", 0, 0),
+        ("human_handover", 0, 0),
+    ]
 
 
 def test_slots_carried_into_a_new_session_are_not_counted_again():
@@ -81,7 +89,7 @@ def test_slots_carried_into_a_new_session_are_not_counted_again():
 
 
 def test_catch_up_is_incremental_and_matches_a_full_reindex(db_url):
-    from fagchat.tracker_store import RedactingSQLTrackerStore
+    from fagchat.stores.tracker_store import RedactingSQLTrackerStore
 
     seed(db_url, [("a", [sample.FALLBACK], NOW - 100), ("b", [sample.ANSWERED], NOW - 50)])
     engine = connect(db_url)
@@ -92,19 +100,22 @@ def test_catch_up_is_incremental_and_matches_a_full_reindex(db_url):
     # The conversation goes on: Rasa appends to the stored tracker.
     store = RedactingSQLTrackerStore(domain=sample.load_domain(), url=db_url)
     tracker = asyncio.run(store.retrieve("a"))
-    tracker.update(UserUttered("ring mig på 20304050", intent={"name": "human_handover", "confidence": 0.4},
-                               timestamp=NOW))
+    tracker.update(
+        UserUttered("ring mig på 20304050", intent={"name": "human_handover", "confidence": 0.4}, timestamp=NOW)
+    )
     tracker.update(ActionExecuted("action_handover", timestamp=NOW + 1))
     asyncio.run(store.save(tracker))
     assert indexer.catch_up(engine, DAY) == 2
     a = rows(db_url, schema.conversations, sender_id="a")[0]
     assert (a.n_user, a.handover, a.min_conf, a.last_at) == (2, 1, 0.4, NOW + 1)
 
-    incremental = {t.name: sorted(map(tuple, rows(db_url, t))) for t in (
-        schema.conversations, schema.messages, schema.marks)}
+    incremental = {
+        t.name: sorted(map(tuple, rows(db_url, t))) for t in (schema.conversations, schema.messages, schema.marks)
+    }
     indexer.reindex(engine, DAY)
-    assert {t.name: sorted(map(tuple, rows(db_url, t))) for t in (
-        schema.conversations, schema.messages, schema.marks)} == incremental
+    assert {
+        t.name: sorted(map(tuple, rows(db_url, t))) for t in (schema.conversations, schema.messages, schema.marks)
+    } == incremental
 
 
 def test_summary_tables_hold_no_user_text(db_url):

@@ -7,8 +7,19 @@ from fagchat.staff import cli, retention, schema
 from fagchat.staff.config import StaffConfig
 from fagchat.staff.engine import connect
 from tests.test_staff_support import (  # noqa: F401 - fixtures
-    DAY, NOW, Clock, Staff, clock, db_url, fast_hashing, make_app, rows, seed, seeded_staff,
-    seeded_template, seeded_url,
+    DAY,
+    NOW,
+    Clock,
+    Staff,
+    clock,
+    db_url,
+    fast_hashing,
+    make_app,
+    rows,
+    seed,
+    seeded_staff,
+    seeded_template,
+    seeded_url,
 )
 
 SENDERS = {"c-pii", "c-answered", "c-role-down", "c-fallback", "c-didyoumean", "c-acute", "c-xss", "c-old"}
@@ -78,7 +89,7 @@ def test_purge_command(seeded_url, capsys):
 
 
 def test_new_events_are_indexed_after_the_newest_conversation_was_deleted(seeded_staff, seeded_url):
-    from fagchat.staff import sample
+    from tests import staff_sample as sample
 
     seeded_staff.get("/")
     newest = max(rows(seeded_url, schema.events), key=lambda r: r.id)

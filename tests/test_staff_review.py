@@ -10,7 +10,15 @@ from ruamel.yaml import YAML
 from fagchat.staff import cli, nlu, schema
 from fagchat.staff.config import StaffConfig
 from tests.test_staff_support import (  # noqa: F401 - fixtures
-    Staff, clock, db_url, fast_hashing, make_app, rows, seeded_staff, seeded_template, seeded_url,
+    Staff,
+    clock,
+    db_url,
+    fast_hashing,
+    make_app,
+    rows,
+    seeded_staff,
+    seeded_template,
+    seeded_url,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +38,8 @@ def decide(client: Staff, event_id: int, decision: str, **fields) -> object:
 
 def test_queue_holds_fallbacks_low_confidence_and_thumbs_down(seeded_staff):
     assert list(queue(seeded_staff)) == [
-        "hvordan søger man om et tilhold", "kan I hjælpe med en parkeringsbøde?",
+        "hvordan søger man om et tilhold",
+        "kan I hjælpe med en parkeringsbøde?",
         "min klient får 40 sms&#39;er om dagen fra sin eks",
         "&lt;script&gt;alert(&#39;xss&#39;)&lt;/script&gt;&lt;img src=x onerror=&#34;alert(1)&#34;&gt; "
         "&#34;&#39;&gt;&lt;b&gt;fed&lt;/b&gt;",
@@ -62,12 +71,17 @@ def test_decisions_are_validated(seeded_staff):
 def test_decision_is_stored_audited_and_leaves_the_queue(seeded_staff, db_url):
     items = queue(seeded_staff)
     event_id = items["hvordan søger man om et tilhold"]
-    resp = decide(seeded_staff, event_id, "restraining_order", note="Kendt emne, lav sikkerhed",
-                  next="/review/?reason=down")
+    resp = decide(
+        seeded_staff, event_id, "restraining_order", note="Kendt emne, lav sikkerhed", next="/review/?reason=down"
+    )
     assert resp.status == 303 and resp.headers["location"] == "/review/?reason=down&saved=1"
     stored = rows(db_url, schema.reviews, event_id=event_id)[0]
     assert (stored.decision, stored.example, stored.note, stored.reviewer) == (
-        "restraining_order", "hvordan søger man om et tilhold", "Kendt emne, lav sikkerhed", "anna")
+        "restraining_order",
+        "hvordan søger man om et tilhold",
+        "Kendt emne, lav sikkerhed",
+        "anna",
+    )
     assert "hvordan søger man om et tilhold" not in queue(seeded_staff)
     assert "hvordan søger man om et tilhold" in queue(seeded_staff, "?status=done")
     audit = [r for r in rows(db_url, schema.audit) if r.action == "review.decide"]
@@ -86,8 +100,15 @@ def _review_everything(client: Staff) -> None:
     assert decide(client, pick("hvordan søge"), "restraining_order").status == 303
     assert decide(client, pick("kan I hjælpe"), "out_of_scope").status == 303
     # The reviewer takes a name out; a phone number typed into the example is redacted again.
-    assert decide(client, pick("min klient f"), "conflict_vs_stalking",
-                  example="min klient får 40 sms'er om dagen fra sin eks, ring 20 30 40 50\n").status == 303
+    assert (
+        decide(
+            client,
+            pick("min klient f"),
+            "conflict_vs_stalking",
+            example="min klient får 40 sms'er om dagen fra sin eks, ring 20 30 40 50\n",
+        ).status
+        == 303
+    )
     assert decide(client, pick("&lt;script&gt;"), "new_topic", note="Spørgsmål om <html>").status == 303
     # Already in data/nlu.yml under what_is_stalking: must not be added to another intent.
     answered = rows(client.app.ctx.config.db_url, schema.messages, sender_id="c-answered")[0].event_id
@@ -152,10 +173,14 @@ def test_merged_file_is_valid_rasa_training_data(seeded_staff, tmp_path):
 
 def test_merge_adds_a_block_for_an_intent_without_one_and_skips_unknown_intents(tmp_path):
     target = tmp_path / "nlu.yml"
-    target.write_text('version: "3.1"\nnlu:\n# greetings\n- intent: greet\n  examples: |\n    - hej\n',
-                      encoding="utf-8")
-    report = nlu.merge(target, [("greet", "Hej!"), ("goodbye", "farvel"), ("made_up", "x"),
-                                ("greet", "goddag [CPR](cpr) 010190-1234")], ["greet", "goodbye"])
+    target.write_text(
+        'version: "3.1"\nnlu:\n# greetings\n- intent: greet\n  examples: |\n    - hej\n', encoding="utf-8"
+    )
+    report = nlu.merge(
+        target,
+        [("greet", "Hej!"), ("goodbye", "farvel"), ("made_up", "x"), ("greet", "goddag [CPR](cpr) 010190-1234")],
+        ["greet", "goodbye"],
+    )
     assert report.added == {"greet": 1, "goodbye": 1} and report.duplicates == 1
     assert report.unknown == ["made_up"] and report.new_blocks == ["goodbye"]
     text = target.read_text(encoding="utf-8")
@@ -166,7 +191,8 @@ def test_merge_adds_a_block_for_an_intent_without_one_and_skips_unknown_intents(
 def test_export_command_writes_the_same_yaml(seeded_staff, tmp_path):
     _review_everything(seeded_staff)
     out = tmp_path / "out.yml"
-    config = StaffConfig.from_settings({"db_url": seeded_staff.app.ctx.config.db_url,
-                                        "clock": seeded_staff.app.ctx.config.clock})
+    config = StaffConfig.from_settings(
+        {"db_url": seeded_staff.app.ctx.config.db_url, "clock": seeded_staff.app.ctx.config.clock}
+    )
     assert cli.main(["export-nlu", "--out", str(out)], config) == 0
     assert out.read_text(encoding="utf-8") == seeded_staff.get("/export/nlu.yml").text

@@ -13,7 +13,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import pytest
 
-from fagchat.staff import db, schema
+from fagchat.staff import db_accounts, schema
 from fagchat.staff.app import create_app
 from fagchat.staff.auth import hash_password
 from fagchat.staff.engine import connect
@@ -64,16 +64,14 @@ class Staff:
         form = dict(data or {})
         if csrf:
             form.setdefault("csrf_token", self.csrf)
-        _, resp = self.app.test_client.post(path, data=form, cookies=self.cookies,
-                                            allow_redirects=False, **kwargs)
+        _, resp = self.app.test_client.post(path, data=form, cookies=self.cookies, allow_redirects=False, **kwargs)
         return self._keep(resp)
 
     def login(self, username: str = "anna", password: str = PASSWORD) -> Any:
         """Open the login form and submit it."""
         page = self.get("/login")
         token = _LOGIN.search(page.text).group(1)
-        resp = self.post("/login", {"login_token": token, "username": username, "password": password},
-                         csrf=False)
+        resp = self.post("/login", {"login_token": token, "username": username, "password": password}, csrf=False)
         if resp.status == 303:
             self.get("/")  # pick up the session's CSRF token
         return resp
@@ -83,13 +81,13 @@ def add_user(url: str, username: str = "anna", password: str = PASSWORD) -> None
     """Create a staff account directly in the database."""
     engine = connect(url)
     with engine.begin() as conn:
-        db.create_user(conn, username, hash_password(password), NOW)
+        db_accounts.create_user(conn, username, hash_password(password), NOW)
     engine.dispose()
 
 
 def seed(url: str, conversations: Sequence[tuple]) -> None:
     """Save (sender, turns, start) conversations as real Rasa trackers."""
-    from fagchat.staff import sample
+    from tests import staff_sample as sample
 
     domain = sample.load_domain()
     sample.save(url, [sample.tracker(s, turns, start, domain) for s, turns, start in conversations])
@@ -109,12 +107,23 @@ def rows(url: str, sql_table: Any, **where: Any) -> List[Any]:
 
 def conversations() -> List[tuple]:
     """The seeded conversations: (sender, turns, start), one per case the app must tell apart."""
-    from fagchat.staff import sample as s
+    from tests import staff_sample as s
 
-    pii = s.Turn("hun har cpr 010190-1234 og tlf 20 30 40 50, mail anna@example.dk", "documentation",
-                 0.7, article="documentation", reply="Brug en logbog …")
-    xss = s.Turn(XSS, "nlu_fallback", 0.3, ranking=[("out_of_scope", 0.3)],
-                 action="action_default_fallback", reply="Det kan jeg ikke svare på.")
+    pii = s.Turn(
+        "hun har cpr 010190-1234 og tlf 20 30 40 50, mail anna@example.dk",
+        "documentation",
+        0.7,
+        article="documentation",
+        reply="Brug en logbog …",
+    )
+    xss = s.Turn(
+        XSS,
+        "nlu_fallback",
+        0.3,
+        ranking=[("out_of_scope", 0.3)],
+        action="action_default_fallback",
+        reply="Det kan jeg ikke svare på.",
+    )
     return [
         ("c-pii", [pii], NOW - 0.5 * DAY),
         ("c-answered", [s.ANSWERED, s.DOCUMENTATION], NOW - 1 * DAY),
@@ -147,7 +156,7 @@ def db_url(tmp_path: Path) -> str:
 @pytest.fixture
 def seeded_url(seeded_template: Path, db_url: str) -> str:
     """This test's database, holding a fresh copy of the seeded conversations."""
-    shutil.copy(seeded_template, db_url[len("sqlite:///"):])
+    shutil.copy(seeded_template, db_url[len("sqlite:///") :])
     return db_url
 
 

@@ -7,8 +7,19 @@ import pytest
 
 from fagchat.staff import schema
 from tests.test_staff_support import (  # noqa: F401 - fixtures
-    DAY, NOW, XSS, Staff, clock, db_url, fast_hashing, make_app, rows, seeded_staff, seeded_template,
-    seeded_url, staff,
+    DAY,
+    NOW,
+    XSS,
+    Staff,
+    clock,
+    db_url,
+    fast_hashing,
+    make_app,
+    rows,
+    seeded_staff,
+    seeded_template,
+    seeded_url,
+    staff,
 )
 
 _ROW = re.compile(r'href="/conversation/\?id=([^"]+)"')
@@ -22,31 +33,41 @@ def listed(resp) -> list:
 
 def test_inbox_lists_newest_first(seeded_staff):
     assert listed(seeded_staff.get("/")) == [
-        "c-pii", "c-answered", "c-role-down", "c-fallback", "c-didyoumean", "c-acute", "c-xss", "c-old"]
+        "c-pii",
+        "c-answered",
+        "c-role-down",
+        "c-fallback",
+        "c-didyoumean",
+        "c-acute",
+        "c-xss",
+        "c-old",
+    ]
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("fallback=1", ["c-fallback", "c-didyoumean", "c-xss"]),
-    ("thumbs_down=1", ["c-role-down"]),
-    ("handover=1", ["c-acute"]),
-    ("acute=1", ["c-acute"]),
-    ("below=0.6", ["c-role-down", "c-fallback", "c-didyoumean", "c-xss"]),
-    ("below=0,9", ["c-pii", "c-answered", "c-role-down", "c-fallback", "c-didyoumean", "c-xss"]),
-    ("topic=law_and_police", ["c-role-down"]),
-    ("topic=documentation", ["c-pii", "c-answered"]),
-    ("topic=conflict_vs_stalking", ["c-didyoumean"]),
-    ("role=kommune", ["c-role-down"]),
-    ("from=2025-11-20&to=2025-11-22", ["c-fallback", "c-didyoumean", "c-acute"]),
-    ("to=2025-10-31", ["c-old"]),
-    ("fallback=1&below=0.4", ["c-xss"]),
-    ("acute=1&role=politi", []),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("fallback=1", ["c-fallback", "c-didyoumean", "c-xss"]),
+        ("thumbs_down=1", ["c-role-down"]),
+        ("handover=1", ["c-acute"]),
+        ("acute=1", ["c-acute"]),
+        ("below=0.6", ["c-role-down", "c-fallback", "c-didyoumean", "c-xss"]),
+        ("below=0,9", ["c-pii", "c-answered", "c-role-down", "c-fallback", "c-didyoumean", "c-xss"]),
+        ("topic=law_and_police", ["c-role-down"]),
+        ("topic=documentation", ["c-pii", "c-answered"]),
+        ("topic=conflict_vs_stalking", ["c-didyoumean"]),
+        ("role=kommune", ["c-role-down"]),
+        ("from=2025-11-20&to=2025-11-22", ["c-fallback", "c-didyoumean", "c-acute"]),
+        ("to=2025-10-31", ["c-old"]),
+        ("fallback=1&below=0.4", ["c-xss"]),
+        ("acute=1&role=politi", []),
+    ],
+)
 def test_inbox_filters(seeded_staff, query, expected):
     assert listed(seeded_staff.get("/?" + query)) == expected
 
 
-@pytest.mark.parametrize("query", ["from=25-11-2025", "below=abc", "below=2", "topic=nope", "role=x",
-                                   "page=x"])
+@pytest.mark.parametrize("query", ["from=25-11-2025", "below=abc", "below=2", "topic=nope", "role=x", "page=x"])
 def test_inbox_rejects_malformed_filters(seeded_staff, query):
     resp = seeded_staff.get("/?" + query)
     assert resp.status == 400 and "Det gik ikke" in resp.text
@@ -66,7 +87,7 @@ def test_inbox_is_paginated(seeded_url, make_app):
 def test_inbox_shows_flags_topics_and_role(seeded_staff):
     text = seeded_staff.get("/?role=kommune").text
     assert "Lov og politi" in text and "Kommune" in text and "Ikke brugbart:</span> 1" in text
-    assert "low\">0,55" in text  # below FAGCHAT_STAFF_LOW_CONFIDENCE
+    assert 'low">0,55' in text  # below FAGCHAT_STAFF_LOW_CONFIDENCE
 
 
 def test_conversation_shows_messages_readings_answers_and_feedback(seeded_staff, db_url):
@@ -126,9 +147,13 @@ def test_dashboard_draws_accessible_svg_charts(seeded_staff):
     for chart in charts:
         assert 'role="img"' in chart and "<title id=" in chart and "<desc id=" in chart
     titles = re.findall(r"<title id=\"[a-z]+-t\">([^<]+)</title>", resp.text)
-    assert titles == ["Samtaler og beskeder pr. dag", "Andel beskeder assistenten ikke forstod (fallback)",
-                      "De mest viste emner", "Bedømmelser pr. artikel (👍 og 👎)",
-                      "Henvisninger til en medarbejder og svar om akut fare pr. uge"]
+    assert titles == [
+        "Samtaler og beskeder pr. dag",
+        "Andel beskeder assistenten ikke forstod (fallback)",
+        "De mest viste emner",
+        "Bedømmelser pr. artikel (👍 og 👎)",
+        "Henvisninger til en medarbejder og svar om akut fare pr. uge",
+    ]
     assert "<polyline" in charts[0] and "<rect" in charts[2]
     assert "<table" not in resp.text  # pictures, not tables of numbers
 

@@ -7,11 +7,11 @@ produced on demand; one integration test sends garbage through the real stack.
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
-import time
-from types import SimpleNamespace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 from typing import Dict, Iterator, List, Tuple
 
 import pytest
@@ -102,6 +102,7 @@ def assert_security_headers(answer) -> None:
 
 
 # ---- pages and files ----------------------------------------------------------------
+
 
 def test_demo_page_has_strict_csp_and_the_embed_snippet(app) -> None:
     _, answer = app.test_client.get("/")

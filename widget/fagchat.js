@@ -4,7 +4,7 @@
  *   <script src="https://BOT-HOST/fagchat.js" defer data-title="Fagchat"></script>
  *
  * Options are data- attributes on this script tag (docs/widget.md lists them all).
- * Talks to the web process's proxy of the Rasa chat channel (fagchat/channel.py):
+ * Talks to the web process's proxy of the Rasa chat channel (fagchat/channel/):
  *   POST {endpoint}/webhooks/fagchat/webhook   {sender, message} -> [bot messages]
  *   POST {endpoint}/webhooks/fagchat/feedback  {sender, value, article}
  *   GET  {endpoint}/fagchat/config.json        contact details for the offline fallback

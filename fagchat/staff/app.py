@@ -15,45 +15,41 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
 from sanic import Sanic, response
-from sqlalchemy.exc import OperationalError
-from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sqlalchemy.exc import OperationalError
 
-from fagchat import settings
+from fagchat import httpkit
 from fagchat.staff import (
-    audit_log, auth, conversation, dashboard, db, export, inbox, indexer, knowledge, retention, review,
+    articles,
+    audit_log,
+    auth,
+    conversation,
+    dashboard,
+    db,
+    export,
+    inbox,
+    indexer,
+    retention,
+    review,
 )
 from fagchat.staff.config import StaffConfig
 from fagchat.staff.engine import connect
-from fagchat.staff.web import StaffError, environment, render
+from fagchat.staff.pages import StaffError, environment, render
 
 logger = logging.getLogger("fagchat.staff")
 STATIC = Path(__file__).resolve().parent / "static"
 REFRESH_WAIT = 3.0  # seconds a page waits for the indexer
 # No script at all: the app is server-rendered HTML, CSS and inline SVG.
 CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 HEADERS = {
+    **httpkit.SECURITY_HEADERS,
     "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
     "Cache-Control": "no-store",
-}
-MESSAGES = {
-    400: "Forespørgslen er ugyldig.",
-    403: "Adgang nægtet.",
-    404: "Siden findes ikke.",
-    405: "Metoden er ikke tilladt her.",
-    413: "Forespørgslen er for stor.",
-    429: "For mange forsøg. Prøv igen senere.",
-    500: "Der skete en fejl. Prøv igen, eller kontakt den tekniske ansvarlige.",
 }
 
 
@@ -68,14 +64,14 @@ def create_app(config: Union[StaffConfig, Dict[str, Any], None] = None) -> Sanic
         The Sanic app; `python -m fagchat.staff` serves it on FAGCHAT_STAFF_PORT.
     """
     cfg = config if isinstance(config, StaffConfig) else StaffConfig.from_settings(config)
-    cfg.knowledge  # load and validate now: a broken article stops start-up
+    _ = cfg.knowledge  # load and validate now: a broken article stops start-up
     app = Sanic("fagchat_staff", register=False, configure_logging=False)
-    app.config.REQUEST_MAX_SIZE = settings.get_int("FAGCHAT_MAX_BODY_BYTES")
+    app.config.REQUEST_MAX_SIZE = cfg.max_body_bytes
     app.ctx.config, app.ctx.jinja = cfg, environment()
     app.ctx.day = indexer.day_function(cfg.tz)
     app.ctx.intents = cfg.intents()
     app.ctx.index_lock = threading.Lock()
-    for area in (auth, inbox, conversation, review, export, dashboard, knowledge, audit_log):
+    for area in (auth, inbox, conversation, review, export, dashboard, articles, audit_log):
         app.blueprint(area.bp)
     app.static("/static", str(STATIC), name="static")
     app.register_middleware(auth.guard, "request")
@@ -126,8 +122,7 @@ async def _refresh(request: Request) -> None:
 
 
 async def _headers(request: Request, resp: HTTPResponse) -> None:
-    for name, value in HEADERS.items():
-        resp.headers.setdefault(name, value)
+    httpkit.add_headers(resp, HEADERS)
     if request.app.ctx.config.secure_cookie:
         resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     logger.info("staff.request method=%s path=%s status=%s", request.method, request.path, resp.status)
@@ -135,15 +130,13 @@ async def _headers(request: Request, resp: HTTPResponse) -> None:
 
 def _error(request: Request, error: Exception) -> HTTPResponse:
     """Turn any error into a Danish page; log the type, never the request's content."""
-    status = getattr(error, "status_code", 500) if isinstance(error, SanicException) else 500
+    status = httpkit.error_status(error)
     if status >= 500:
-        logger.error("staff.error path=%s type=%s", request.path, type(error).__name__)
-        logger.debug("staff.error detail", exc_info=error)
+        httpkit.log_server_error(logger, "staff.error", request, error)
     # Our own errors carry a Danish message for the user; Sanic's are English.
-    message = str(error) if isinstance(error, StaffError) else MESSAGES.get(status, MESSAGES[400])
+    message = str(error) if isinstance(error, StaffError) else httpkit.describe(status)[1]
     resp = render(request, "error.html", status=status, message=message)
-    if status == 405 and isinstance(error, SanicException) and error.headers:
-        resp.headers.update(error.headers)
+    resp.headers.update(httpkit.exception_headers(error) if status == 405 else {})
     return resp
 
 

@@ -4,8 +4,8 @@ from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from fagchat.staff import db
-from fagchat.staff.web import arg_int, render
+from fagchat.staff import db_accounts
+from fagchat.staff.pages import arg_int, render
 
 bp = Blueprint("audit_log", url_prefix="/audit")
 ACTIONS = {
@@ -29,6 +29,5 @@ async def entries(request: Request) -> HTTPResponse:
     size = request.app.ctx.config.page_size
     page = arg_int(request, "page", 1, 1, 1000)
     with request.app.ctx.db.begin() as conn:
-        rows = db.list_audit(conn, size + 1, (page - 1) * size)
-    return render(request, "audit.html", rows=rows[:size], page=page, more=len(rows) > size,
-                  actions=ACTIONS)
+        rows = db_accounts.list_audit(conn, size + 1, (page - 1) * size)
+    return render(request, "audit.html", rows=rows[:size], page=page, more=len(rows) > size, actions=ACTIONS)

@@ -25,9 +25,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from fagchat.redaction import redact
-from fagchat.staff import db
-from fagchat.staff.web import Locked, Refused, local_path, render
+from fagchat.staff import db_accounts
+from fagchat.staff.pages import Locked, Refused, local_path, render
+from fagchat.stores.redaction import redact
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("auth")
@@ -64,13 +64,12 @@ def client_ip(request: Request) -> str:
     return (request.remote_addr or request.ip or "")[:64]
 
 
-def audit(request: Request, action: str, target: str = "", detail: str = "",
-          username: Optional[str] = None) -> None:
+def audit(request: Request, action: str, target: str = "", detail: str = "", username: Optional[str] = None) -> None:
     """Record a staff action in the audit log (ids and labels only, never content)."""
     app = request.app
     with app.ctx.db.begin() as conn:
         who = username if username is not None else getattr(request.ctx, "user", None) or ""
-        db.add_audit(conn, app.ctx.config.clock(), who, action, target, detail, client_ip(request))
+        db_accounts.add_audit(conn, app.ctx.config.clock(), who, action, target, detail, client_ip(request))
 
 
 def _cookie(resp: HTTPResponse, request: Request, name: str, value: str, max_age: int) -> None:
@@ -93,7 +92,7 @@ async def guard(request: Request) -> Optional[HTTPResponse]:
     if token:
         app = request.app
         with app.ctx.db.begin() as conn:
-            session = db.get_session(conn, token_hash(token), app.ctx.config.clock())
+            session = db_accounts.get_session(conn, token_hash(token), app.ctx.config.clock())
         if session is not None:
             request.ctx.user, request.ctx.csrf = session.username, session.csrf
     if request.ctx.user is None:
@@ -125,8 +124,9 @@ def _login_page(request: Request, error: str, status: int) -> HTTPResponse:
     # here) does not void the form open in the first.
     token = request.cookies.get(LOGIN_COOKIE) or ""
     token = token if _TOKEN.match(token) else secrets.token_urlsafe(32)
-    resp = render(request, "login.html", status=status, error=error, login_token=token,
-                  next=local_path(source.get("next")))
+    resp = render(
+        request, "login.html", status=status, error=error, login_token=token, next=local_path(source.get("next"))
+    )
     _cookie(resp, request, LOGIN_COOKIE, token, 3600)
     return resp
 
@@ -143,27 +143,26 @@ async def login(request: Request) -> HTTPResponse:
     password = form.get("password") or ""
     now, ip = config.clock(), client_ip(request)
     with app.ctx.db.begin() as conn:
-        by_user, by_ip = db.login_failures_since(conn, username, ip, now - config.lockout_minutes * 60)
+        by_user, by_ip = db_accounts.login_failures_since(conn, username, ip, now - config.lockout_minutes * 60)
         if max(by_user, by_ip) >= config.lockout_attempts:
-            db.add_audit(conn, now, redact(username), "login.locked", ip=ip)
+            db_accounts.add_audit(conn, now, redact(username), "login.locked", ip=ip)
             logger.warning("staff.login_locked ip=%s", ip)
             raise Locked(f"For mange mislykkede forsøg. Prøv igen om {config.lockout_minutes} minutter.")
-        user = db.get_user(conn, username)
+        user = db_accounts.get_user(conn, username)
     loop = asyncio.get_running_loop()
-    ok, rehash = await loop.run_in_executor(
-        None, check_password, user.password_hash if user else None, password)
+    ok, rehash = await loop.run_in_executor(None, check_password, user.password_hash if user else None, password)
     with app.ctx.db.begin() as conn:
         if not ok:
-            db.add_login_failure(conn, username, ip, now)
-            db.add_audit(conn, now, redact(username), "login.failed", ip=ip)  # whatever was typed
+            db_accounts.add_login_failure(conn, username, ip, now)
+            db_accounts.add_audit(conn, now, redact(username), "login.failed", ip=ip)  # whatever was typed
             logger.info("staff.login_failed ip=%s", ip)
             return _login_page(request, "Forkert brugernavn eller adgangskode.", 401)
         if rehash:
-            db.set_password(conn, username, hash_password(password))
-        db.clear_login_failures(conn, username)
+            db_accounts.set_password(conn, username, hash_password(password))
+        db_accounts.clear_login_failures(conn, username)
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        db.create_session(conn, token_hash(token), username, csrf, now + config.session_minutes * 60)
-        db.add_audit(conn, now, username, "login", ip=ip)
+        db_accounts.create_session(conn, token_hash(token), username, csrf, now + config.session_minutes * 60)
+        db_accounts.add_audit(conn, now, username, "login", ip=ip)
     resp = response.redirect(local_path(form.get("next")), status=303)
     _cookie(resp, request, SESSION_COOKIE, token, config.session_minutes * 60)
     _cookie(resp, request, LOGIN_COOKIE, "", 0)
@@ -174,7 +173,7 @@ async def login(request: Request) -> HTTPResponse:
 async def logout(request: Request) -> HTTPResponse:
     """End this login."""
     with request.app.ctx.db.begin() as conn:
-        db.delete_sessions(conn, token_hash=token_hash(request.cookies.get(SESSION_COOKIE, "")))
+        db_accounts.delete_sessions(conn, token_hash=token_hash(request.cookies.get(SESSION_COOKIE, "")))
     audit(request, "logout")
     resp = response.redirect("/login", status=303)
     _cookie(resp, request, SESSION_COOKIE, "", 0)

@@ -10,7 +10,7 @@ from typing import List, Optional, Sequence, Tuple
 
 from markupsafe import Markup, escape
 
-from fagchat.staff.web import num
+from fagchat.staff.pages import num
 
 W, H = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 52, 16, 34, 42
@@ -42,8 +42,10 @@ def _empty(chart_id: str, title: str) -> Markup:
 def _legend(series: Sequence[Tuple[str, str]]) -> List[str]:
     out, x = [], LEFT
     for name, css in series:
-        out.append(f'<rect class="{css}" x="{x}" y="8" width="12" height="12" rx="2"/>'
-                   f'<text class="legend" x="{x + 17}" y="18">{escape(name)}</text>')
+        out.append(
+            f'<rect class="{css}" x="{x}" y="8" width="12" height="12" rx="2"/>'
+            f'<text class="legend" x="{x + 17}" y="18">{escape(name)}</text>'
+        )
         x += 24 + 8 * len(name)
     return out
 
@@ -54,8 +56,10 @@ def _y_axis(top: float, percent: bool) -> List[str]:
         value = top * i / 4
         y = H - BOTTOM - plot_h * i / 4
         label = f"{round(value * 100)} %" if percent else num(value) if value == int(value) else f"{value:g}"
-        out.append(f'<line class="grid" x1="{LEFT}" x2="{W - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
-                   f'<text class="axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(label)}</text>')
+        out.append(
+            f'<line class="grid" x1="{LEFT}" x2="{W - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
+            f'<text class="axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(label)}</text>'
+        )
     return out
 
 
@@ -64,12 +68,21 @@ def _x_labels(labels: Sequence[str], xs: Sequence[float]) -> List[str]:
     shown = list(range(0, len(labels), step))
     if len(labels) - 1 - shown[-1] > step / 2:  # the last label, unless it would collide
         shown.append(len(labels) - 1)
-    return [f'<text class="axis" x="{xs[i]:.1f}" y="{H - BOTTOM + 18}" text-anchor="middle">'
-            f"{escape(labels[i])}</text>" for i in shown]
+    return [
+        f'<text class="axis" x="{xs[i]:.1f}" y="{H - BOTTOM + 18}" text-anchor="middle">{escape(labels[i])}</text>'
+        for i in shown
+    ]
 
 
-def line_chart(chart_id: str, title: str, desc: str, labels: Sequence[str], series: Sequence[Series],
-               percent: bool = False, top: Optional[float] = None) -> Markup:
+def line_chart(
+    chart_id: str,
+    title: str,
+    desc: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    percent: bool = False,
+    top: Optional[float] = None,
+) -> Markup:
     """Lines over time (one per series) with a point and tooltip per value."""
     if not labels or not any(any(v for v in values) for _, values, _ in series):
         return _empty(chart_id, title)
@@ -82,13 +95,14 @@ def line_chart(chart_id: str, title: str, desc: str, labels: Sequence[str], seri
         body.append(f'<polyline class="line {css}" points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in points)}"/>')
         for (x, y), label, value in zip(points, labels, values):
             shown = f"{round(value * 100)} %" if percent else num(value)
-            body.append(f'<circle class="dot {css}" cx="{x:.1f}" cy="{y:.1f}" r="3">'
-                        f"<title>{escape(label)}: {escape(name)} {escape(shown)}</title></circle>")
+            body.append(
+                f'<circle class="dot {css}" cx="{x:.1f}" cy="{y:.1f}" r="3">'
+                f"<title>{escape(label)}: {escape(name)} {escape(shown)}</title></circle>"
+            )
     return _svg(chart_id, title, desc, body)
 
 
-def column_chart(chart_id: str, title: str, desc: str, labels: Sequence[str],
-                 series: Sequence[Series]) -> Markup:
+def column_chart(chart_id: str, title: str, desc: str, labels: Sequence[str], series: Sequence[Series]) -> Markup:
     """Grouped columns: one group per label, one column per series."""
     if not labels or not any(any(v for v in values) for _, values, _ in series):
         return _empty(chart_id, title)
@@ -102,13 +116,20 @@ def column_chart(chart_id: str, title: str, desc: str, labels: Sequence[str],
         for x, label, value in zip(xs, labels, values):
             h = plot_h * value / top
             left = x - bar * len(series) / 2 + s * bar
-            body.append(f'<rect class="bar {css}" x="{left:.1f}" y="{H - BOTTOM - h:.1f}" width="{bar - 2:.1f}" '
-                        f'height="{h:.1f}"><title>{escape(label)}: {escape(name)} {num(value)}</title></rect>')
+            body.append(
+                f'<rect class="bar {css}" x="{left:.1f}" y="{H - BOTTOM - h:.1f}" width="{bar - 2:.1f}" '
+                f'height="{h:.1f}"><title>{escape(label)}: {escape(name)} {num(value)}</title></rect>'
+            )
     return _svg(chart_id, title, desc, body)
 
 
-def bar_chart(chart_id: str, title: str, desc: str, items: Sequence[Tuple[str, Sequence[float]]],
-              series: Sequence[Tuple[str, str]]) -> Markup:
+def bar_chart(
+    chart_id: str,
+    title: str,
+    desc: str,
+    items: Sequence[Tuple[str, Sequence[float]]],
+    series: Sequence[Tuple[str, str]],
+) -> Markup:
     """Horizontal bars, one row per item; several series per row sit under each other."""
     if not items or not any(any(values) for _, values in items):
         return _empty(chart_id, title)
@@ -120,13 +141,17 @@ def bar_chart(chart_id: str, title: str, desc: str, items: Sequence[Tuple[str, S
     for i, (label, values) in enumerate(items):
         y0 = TOP + i * row_h
         short = label if len(label) <= 34 else label[:33] + "…"
-        body.append(f'<text class="axis" x="{label_w - 8}" y="{y0 + row_h / 2 + 2:.1f}" '
-                    f'text-anchor="end">{escape(short)}<title>{escape(label)}</title></text>')
+        body.append(
+            f'<text class="axis" x="{label_w - 8}" y="{y0 + row_h / 2 + 2:.1f}" '
+            f'text-anchor="end">{escape(short)}<title>{escape(label)}</title></text>'
+        )
         for s, ((name, css), value) in enumerate(zip(series, values)):
             w = max(1.0, plot_w * value / top) if value else 0
             y = y0 + 4 + s * 14
             if value:
-                body.append(f'<rect class="bar {css}" x="{label_w}" y="{y}" width="{w:.1f}" height="11" rx="2">'
-                            f"<title>{escape(label)}: {escape(name)} {num(value)}</title></rect>"
-                            f'<text class="value" x="{label_w + w + 5:.1f}" y="{y + 10}">{num(value)}</text>')
+                body.append(
+                    f'<rect class="bar {css}" x="{label_w}" y="{y}" width="{w:.1f}" height="11" rx="2">'
+                    f"<title>{escape(label)}: {escape(name)} {num(value)}</title></rect>"
+                    f'<text class="value" x="{label_w + w + 5:.1f}" y="{y + 10}">{num(value)}</text>'
+                )
     return _svg(chart_id, title, desc, body, height=height)

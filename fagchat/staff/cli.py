@@ -21,7 +21,7 @@ from typing import List, Optional
 from sqlalchemy.exc import IntegrityError
 
 from fagchat.logs import configure_logging
-from fagchat.staff import db, indexer, nlu, retention
+from fagchat.staff import db, db_accounts, indexer, nlu, retention
 from fagchat.staff.auth import hash_password
 from fagchat.staff.config import StaffConfig
 from fagchat.staff.engine import connect
@@ -55,8 +55,8 @@ def create_user(args: argparse.Namespace, config: StaffConfig) -> int:
     engine = connect(config.db_url, config.query_timeout_ms)
     try:
         with engine.begin() as conn:
-            db.create_user(conn, name, hash_password(password), config.clock())
-            db.add_audit(conn, config.clock(), "cli", "user.create", target=name)
+            db_accounts.create_user(conn, name, hash_password(password), config.clock())
+            db_accounts.add_audit(conn, config.clock(), "cli", "user.create", target=name)
     except IntegrityError:
         raise SystemExit(f"User {name!r} exists already (use set-password).") from None
     print(f"Created staff user {name!r}.")
@@ -68,11 +68,11 @@ def set_password(args: argparse.Namespace, config: StaffConfig) -> int:
     name, password = _username(args.username), _password(args)
     engine = connect(config.db_url, config.query_timeout_ms)
     with engine.begin() as conn:
-        if not db.set_password(conn, name, hash_password(password)):
+        if not db_accounts.set_password(conn, name, hash_password(password)):
             raise SystemExit(f"No user {name!r}.")
-        db.delete_sessions(conn, username=name)
-        db.clear_login_failures(conn, name)
-        db.add_audit(conn, config.clock(), "cli", "user.password", target=name)
+        db_accounts.delete_sessions(conn, username=name)
+        db_accounts.clear_login_failures(conn, name)
+        db_accounts.add_audit(conn, config.clock(), "cli", "user.password", target=name)
     print(f"New password set for {name!r}.")
     return 0
 
@@ -99,16 +99,19 @@ def merge_nlu(args: argparse.Namespace, config: StaffConfig) -> int:
     report = nlu.merge(Path(args.nlu), pairs, config.intents())
     for intent, n in sorted(report.added.items()):
         print(f"  + {n:3d}  {intent}")
-    for example, there, wanted in report.conflicts:
+    for _example, there, wanted in report.conflicts:
         print(f"  conflict: an example for {wanted!r} is already under {there!r}; skipped")
     for intent in report.unknown:
         print(f"  unknown intent {intent!r} (not in domain.yml); skipped")
-    print(f"Added {report.total} example(s) to {args.nlu}; {report.duplicates} already there, "
-          f"{len(report.conflicts)} conflict(s). Next: make train")
+    print(
+        f"Added {report.total} example(s) to {args.nlu}; {report.duplicates} already there, "
+        f"{len(report.conflicts)} conflict(s). Next: make train"
+    )
     engine = connect(config.db_url, config.query_timeout_ms)
     with engine.begin() as conn:
-        db.add_audit(conn, config.clock(), "cli", "nlu.merge", target=str(args.nlu),
-                     detail=f"added={report.total}")
+        db_accounts.add_audit(
+            conn, config.clock(), "cli", "nlu.merge", target=str(args.nlu), detail=f"added={report.total}"
+        )
     return 0
 
 

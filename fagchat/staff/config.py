@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from fagchat import settings
+from fagchat import settings, vocabulary
 from fagchat.knowledge import DEFAULT_DIR, KnowledgeBase
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = settings.ROOT
 
 
 @dataclass
@@ -33,6 +33,7 @@ class StaffConfig:
     timezone: str
     query_timeout_ms: int
     retention_days: int
+    max_body_bytes: int = 65536
     knowledge_dir: Path = DEFAULT_DIR
     domain_path: Path = ROOT / "domain.yml"
     clock: Callable[[], float] = time.time
@@ -44,17 +45,19 @@ class StaffConfig:
     @classmethod
     def from_settings(cls, overrides: Optional[Dict[str, Any]] = None) -> "StaffConfig":
         """Read every setting, then apply `overrides` (field name -> value)."""
+        env = settings.current()
         values: Dict[str, Any] = dict(
-            db_url=settings.get("FAGCHAT_DB_URL"),
-            secure_cookie=settings.get("FAGCHAT_STAFF_SECURE_COOKIE") == "1",
-            session_minutes=settings.get_int("FAGCHAT_STAFF_SESSION_MINUTES"),
-            lockout_attempts=settings.get_int("FAGCHAT_STAFF_LOCKOUT_ATTEMPTS"),
-            lockout_minutes=settings.get_int("FAGCHAT_STAFF_LOCKOUT_MINUTES"),
-            low_confidence=_float("FAGCHAT_STAFF_LOW_CONFIDENCE"),
-            page_size=settings.get_int("FAGCHAT_STAFF_PAGE_SIZE"),
-            timezone=settings.get("FAGCHAT_STAFF_TIMEZONE"),
-            query_timeout_ms=settings.get_int("FAGCHAT_STAFF_QUERY_TIMEOUT_MS"),
-            retention_days=settings.get_int("FAGCHAT_RETENTION_DAYS"),
+            db_url=env.str("FAGCHAT_DB_URL"),
+            secure_cookie=env.flag("FAGCHAT_STAFF_SECURE_COOKIE"),
+            session_minutes=env.int("FAGCHAT_STAFF_SESSION_MINUTES"),
+            lockout_attempts=env.int("FAGCHAT_STAFF_LOCKOUT_ATTEMPTS"),
+            lockout_minutes=env.int("FAGCHAT_STAFF_LOCKOUT_MINUTES"),
+            low_confidence=env.float("FAGCHAT_STAFF_LOW_CONFIDENCE"),
+            page_size=env.int("FAGCHAT_STAFF_PAGE_SIZE"),
+            timezone=env.str("FAGCHAT_STAFF_TIMEZONE"),
+            query_timeout_ms=env.int("FAGCHAT_STAFF_QUERY_TIMEOUT_MS"),
+            retention_days=env.int("FAGCHAT_RETENTION_DAYS"),
+            max_body_bytes=env.int("FAGCHAT_MAX_BODY_BYTES"),
         )
         known = {f.name for f in fields(cls)}
         for name, value in (overrides or {}).items():
@@ -86,12 +89,4 @@ class StaffConfig:
         """The domain's intents, in the domain's order."""
         domain = yaml.safe_load(self.domain_path.read_text(encoding="utf-8"))
         names = [i if isinstance(i, str) else next(iter(i)) for i in domain.get("intents", [])]
-        return [n for n in names if n != "nlu_fallback"]
-
-
-def _float(name: str) -> float:
-    value = settings.get(name)
-    try:
-        return float(value)
-    except ValueError:
-        raise SystemExit(f"Setting {name} must be a number, got {value!r}") from None
+        return [n for n in names if n != vocabulary.NLU_FALLBACK]

@@ -1,36 +1,29 @@
 """One conversation as the user saw it, with the assistant's reading of each message."""
 
-import json
 import logging
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from fagchat import vocabulary as v
 from fagchat.staff import db, retention
 from fagchat.staff.auth import audit
-from fagchat.staff.indexer import FALLBACK_ACTIONS
-from fagchat.staff.web import BadInput, Missing, render
+from fagchat.staff.indexer import event_data
+from fagchat.staff.pages import BadInput, Missing, render
+from fagchat.text import conversation_ref
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("conversation", url_prefix="/conversation")
 EVENT_CAP = 2000
 
 
-def _data(raw: Optional[str]) -> Dict[str, Any]:
-    try:
-        value = json.loads(raw or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
 def entries(rows: List[Any], articles: Dict[str, Any], reviews: Dict[int, Any]) -> List[Dict[str, Any]]:
     """Turn stored events into what the conversation page shows, in order."""
     out: List[Dict[str, Any]] = []
     for row in rows:
-        data, kind = _data(row.data), row.type_name
+        data, kind = event_data(row.data), row.type_name
         base = {"ts": row.timestamp, "event_id": row.id}
         if kind == "session_started":
             out.append({**base, "kind": "session"})
@@ -38,28 +31,50 @@ def entries(rows: List[Any], articles: Dict[str, Any], reviews: Dict[int, Any]) 
             parse = data.get("parse_data") or {}
             intent = parse.get("intent") or {}
             ranking = [r for r in parse.get("intent_ranking") or [] if isinstance(r, dict)][:3]
-            out.append({**base, "kind": "user", "text": str(data.get("text") or ""),
-                        "intent": intent.get("name"), "confidence": intent.get("confidence"),
-                        "ranking": ranking, "danger_rule": parse.get("acute_danger_rule"),
-                        "review": reviews.get(row.id)})
+            out.append(
+                {
+                    **base,
+                    "kind": "user",
+                    "text": str(data.get("text") or ""),
+                    "intent": intent.get("name"),
+                    "confidence": intent.get("confidence"),
+                    "ranking": ranking,
+                    "danger_rule": parse.get("acute_danger_rule"),
+                    "review": reviews.get(row.id),
+                }
+            )
         elif kind == "bot":
             extra = data.get("data") or {}
             custom = extra.get("custom") if isinstance(extra.get("custom"), dict) else {}
-            article = articles.get(custom.get("article") or "")
+            article = articles.get(custom.get(v.CUSTOM_ARTICLE) or "")
             buttons = [str(b.get("title", "")) for b in extra.get("buttons") or [] if isinstance(b, dict)]
-            out.append({**base, "kind": "bot", "text": str(data.get("text") or ""), "buttons": buttons,
-                        "article": article, "article_id": custom.get("article"),
-                        "handover": bool(custom.get("handover"))})
-        elif kind == "action" and data.get("name") == "utter_acute_danger":
+            out.append(
+                {
+                    **base,
+                    "kind": "bot",
+                    "text": str(data.get("text") or ""),
+                    "buttons": buttons,
+                    "article": article,
+                    "article_id": custom.get(v.CUSTOM_ARTICLE),
+                    "handover": bool(custom.get("handover")),
+                }
+            )
+        elif kind == "action" and data.get("name") == v.UTTER_ACUTE_DANGER:
             out.append({**base, "kind": "acute"})
-        elif kind == "action" and data.get("name") in FALLBACK_ACTIONS:
+        elif kind == "action" and data.get("name") in v.FALLBACK_ACTIONS:
             out.append({**base, "kind": "fallback", "name": data.get("name")})
-        elif kind == "slot" and data.get("name") == "feedback" and isinstance(data.get("value"), dict):
+        elif kind == "slot" and data.get("name") == v.SLOT_FEEDBACK and isinstance(data.get("value"), dict):
             value = data["value"]
-            out.append({**base, "kind": "feedback", "value": value.get("value"),
-                        "article": articles.get(value.get("article") or ""),
-                        "article_id": value.get("article")})
-        elif kind == "slot" and data.get("name") == "role" and data.get("value"):
+            out.append(
+                {
+                    **base,
+                    "kind": "feedback",
+                    "value": value.get("value"),
+                    "article": articles.get(value.get(v.CUSTOM_ARTICLE) or ""),
+                    "article_id": value.get(v.CUSTOM_ARTICLE),
+                }
+            )
+        elif kind == "slot" and data.get("name") == v.SLOT_ROLE and data.get("value"):
             out.append({**base, "kind": "role", "value": str(data.get("value"))})
     return out
 
@@ -78,10 +93,16 @@ async def show(request: Request) -> HTTPResponse:
         raise Missing("Samtalen findes ikke (den kan være slettet).")
     audit(request, "conversation.view", target=sender)
     kb = app.ctx.config.knowledge
-    return render(request, "conversation.html", sender=sender, summary=summary,
-                  entries=entries(rows[:EVENT_CAP], kb.articles, reviews),
-                  truncated=len(rows) > EVENT_CAP, cap=EVENT_CAP,
-                  shown=[kb.articles[a] for a in shown if a in kb.articles])
+    return render(
+        request,
+        "conversation.html",
+        sender=sender,
+        summary=summary,
+        entries=entries(rows[:EVENT_CAP], kb.articles, reviews),
+        truncated=len(rows) > EVENT_CAP,
+        cap=EVENT_CAP,
+        shown=[kb.articles[a] for a in shown if a in kb.articles],
+    )
 
 
 @bp.post("/delete")
@@ -95,5 +116,5 @@ async def delete(request: Request) -> HTTPResponse:
     if not retention.delete_one(request.app.ctx.db, sender):
         raise Missing("Samtalen findes ikke (den kan være slettet).")
     audit(request, "conversation.delete", target=sender)
-    logger.info("staff.conversation_deleted conversation=%s by=%s", retention.conversation_ref(sender), request.ctx.user)
+    logger.info("staff.conversation_deleted conversation=%s by=%s", conversation_ref(sender), request.ctx.user)
     return response.redirect("/?deleted=1", status=303)

@@ -10,7 +10,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from fagchat.staff import charts, db
-from fagchat.staff.web import TOPIC_LABELS, BadInput, num, pct, render
+from fagchat.staff.pages import TOPIC_LABELS, BadInput, num, pct, render
 
 bp = Blueprint("dashboard", url_prefix="/dashboard")
 PERIODS = {7: "7 dage", 30: "30 dage", 90: "90 dage", 365: "12 måneder"}
@@ -34,16 +34,29 @@ def usage_charts(days: List[int], convs: Dict[int, int], msgs: Dict[int, Tuple[i
     overall = sum(fb_counts) / sum(msg_counts) if sum(msg_counts) else None
     title1, title2 = "Samtaler og beskeder pr. dag", "Andel beskeder assistenten ikke forstod (fallback)"
     return [
-        (title1, charts.line_chart(
-            "usage", title1,
-            f"{span}: {num(sum(conv_counts))} samtaler og {num(sum(msg_counts))} beskeder i alt; "
-            f"flest samtaler {_label(busiest)} ({num(convs.get(busiest, 0))}).",
-            labels, [("Samtaler", conv_counts, "s1"), ("Beskeder", msg_counts, "s2")])),
-        (title2, charts.line_chart(
-            "fallback", title2,
-            f"{span}: {pct(overall)} af beskederne endte i en fallback; højeste dag {pct(max(rates))}. "
-            "Dage uden beskeder står som 0 %.",
-            labels, [("Fallback-andel", rates, "s3")], percent=True)),
+        (
+            title1,
+            charts.line_chart(
+                "usage",
+                title1,
+                f"{span}: {num(sum(conv_counts))} samtaler og {num(sum(msg_counts))} beskeder i alt; "
+                f"flest samtaler {_label(busiest)} ({num(convs.get(busiest, 0))}).",
+                labels,
+                [("Samtaler", conv_counts, "s1"), ("Beskeder", msg_counts, "s2")],
+            ),
+        ),
+        (
+            title2,
+            charts.line_chart(
+                "fallback",
+                title2,
+                f"{span}: {pct(overall)} af beskederne endte i en fallback; højeste dag {pct(max(rates))}. "
+                "Dage uden beskeder står som 0 %.",
+                labels,
+                [("Fallback-andel", rates, "s3")],
+                percent=True,
+            ),
+        ),
     ]
 
 
@@ -58,19 +71,34 @@ def article_charts(per_article: Dict[Tuple[str, str], int], articles: Dict[str, 
     for (article, kind), n in per_article.items():
         if kind in ("up", "down") and article:
             rated[article] += n
-    items = [(articles[a].title if a in articles else a,
-              [per_article.get((a, "up"), 0), per_article.get((a, "down"), 0)]) for a, _ in rated.most_common(12)]
+    items = [
+        (articles[a].title if a in articles else a, [per_article.get((a, "up"), 0), per_article.get((a, "down"), 0)])
+        for a, _ in rated.most_common(12)
+    ]
     ups, downs = sum(i[1][0] for i in items), sum(i[1][1] for i in items)
     title1, title2 = "De mest viste emner", "Bedømmelser pr. artikel (👍 og 👎)"
     return [
-        (title1, charts.bar_chart(
-            "topics", title1, "Flest viste svar: " + ", ".join(f"{t} ({num(n)})" for t, n in top[:3]) + ".",
-            [(t, [n]) for t, n in top], [("Viste svar", "s1")])),
-        (title2, charts.bar_chart(
-            "feedback", title2,
-            f"{num(ups)} gange 👍 (brugbart) og {num(downs)} gange 👎 (ikke brugbart) for de {len(items)} "
-            "mest bedømte artikler.",
-            items, [("👍 Brugbart", "up"), ("👎 Ikke brugbart", "down")])),
+        (
+            title1,
+            charts.bar_chart(
+                "topics",
+                title1,
+                "Flest viste svar: " + ", ".join(f"{t} ({num(n)})" for t, n in top[:3]) + ".",
+                [(t, [n]) for t, n in top],
+                [("Viste svar", "s1")],
+            ),
+        ),
+        (
+            title2,
+            charts.bar_chart(
+                "feedback",
+                title2,
+                f"{num(ups)} gange 👍 (brugbart) og {num(downs)} gange 👎 (ikke brugbart) for de {len(items)} "
+                "mest bedømte artikler.",
+                items,
+                [("👍 Brugbart", "up"), ("👎 Ikke brugbart", "down")],
+            ),
+        ),
     ]
 
 
@@ -88,10 +116,12 @@ def escalation_chart(days: List[int], counts: Dict[Tuple[int, str], int]) -> Cha
     acute = [sums["acute"][w] for w in weeks]
     title = "Henvisninger til en medarbejder og svar om akut fare pr. uge"
     return title, charts.column_chart(
-        "escalations", title,
+        "escalations",
+        title,
         f"{num(sum(handover))} henvisninger og {num(sum(acute))} svar om akut fare i perioden.",
         [f"uge {w}" for _, w in weeks],
-        [("Henvist til medarbejder", handover, "s2"), ("Akut fare besvaret", acute, "s4")])
+        [("Henvist til medarbejder", handover, "s2"), ("Akut fare besvaret", acute, "s4")],
+    )
 
 
 @bp.get("/")

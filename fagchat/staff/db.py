@@ -10,13 +10,19 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from fagchat import vocabulary
 from fagchat.staff.engine import chunks
 from fagchat.staff.schema import (
-    PER_CONVERSATION, audit, conversations, events, login_failures, marks, messages,
-    reviews, sessions, state, users,
+    PER_CONVERSATION,
+    conversations,
+    events,
+    marks,
+    messages,
+    reviews,
+    state,
 )
 
-NEW_TOPIC = "new_topic"  # review decision: no intent fits, content is missing
+NEW_TOPIC = vocabulary.NEW_TOPIC  # review decision: no intent fits, content is missing
 
 
 def _count(conn: Connection, query: Any, cap: int) -> int:
@@ -54,8 +60,9 @@ def events_of(conn: Connection, senders: Sequence[str]) -> List[sa.engine.Row]:
     return rows
 
 
-def replace_summaries(conn: Connection, senders: Optional[Sequence[str]], convs: List[dict],
-                      msgs: List[dict], mks: List[dict]) -> None:
+def replace_summaries(
+    conn: Connection, senders: Optional[Sequence[str]], convs: List[dict], msgs: List[dict], mks: List[dict]
+) -> None:
     """Replace the derived rows of `senders` (None: of everyone) by freshly computed ones."""
     for part in chunks(sorted(set(senders))) if senders is not None else [None]:
         for table in (messages, marks, conversations):
@@ -81,8 +88,9 @@ def _inbox_where(f: Any) -> List[Any]:
         conds.append(c.role == f.role)
     if f.articles is not None:
         # IN (subquery) is computed once; a correlated EXISTS would run per row.
-        shown = sa.select(marks.c.sender_id).where(marks.c.kind == "shown",
-                                                   marks.c.article.in_(list(f.articles) or [""]))
+        shown = sa.select(marks.c.sender_id).where(
+            marks.c.kind == "shown", marks.c.article.in_(list(f.articles) or [""])
+        )
         conds.append(c.sender_id.in_(shown))
     return conds
 
@@ -105,7 +113,8 @@ def articles_shown(conn: Connection, senders: Sequence[str]) -> Dict[str, List[s
     for part in chunks(list(senders)):
         # No ORDER BY: it would tempt SQLite to walk the whole table in id order.
         query = sa.select(marks.c.event_id, marks.c.sender_id, marks.c.article).where(
-            marks.c.sender_id.in_(part), marks.c.kind == "shown")
+            marks.c.sender_id.in_(part), marks.c.kind == "shown"
+        )
         for _, sender, article in sorted(conn.execute(query)):
             if article not in found.setdefault(sender, []):
                 found[sender].append(article)
@@ -161,10 +170,12 @@ def _queue_from() -> Any:
 def review_queue(conn: Connection, threshold: float, reason: str, done: bool, limit: int, offset: int) -> List[Any]:
     """One page of user messages that need (or got) a decision, newest first."""
     r = reviews.c
-    query = (sa.select(messages, events.c.data, r.decision, r.note, r.example, r.reviewer, r.decided_at)
-             .select_from(_queue_from().join(events, events.c.id == messages.c.event_id))
-             .where(*_queue_where(threshold, reason, done))
-             .order_by(messages.c.ts.desc(), messages.c.event_id.desc()))
+    query = (
+        sa.select(messages, events.c.data, r.decision, r.note, r.example, r.reviewer, r.decided_at)
+        .select_from(_queue_from().join(events, events.c.id == messages.c.event_id))
+        .where(*_queue_where(threshold, reason, done))
+        .order_by(messages.c.ts.desc(), messages.c.event_id.desc())
+    )
     return conn.execute(query.limit(limit).offset(offset)).all()
 
 
@@ -228,71 +239,3 @@ def marks_per_article(conn: Connection, from_day: Optional[int] = None) -> Dict[
         conds.append(k.day >= from_day)
     query = sa.select(k.article, k.kind, sa.func.count()).where(*conds).group_by(k.article, k.kind)
     return {(article, kind): n for article, kind, n in conn.execute(query)}
-
-
-# --- accounts, sessions, lockout, audit ----------------------------------------------
-def get_user(conn: Connection, username: str) -> Optional[Any]:
-    """The account named `username`."""
-    return conn.execute(sa.select(users).where(users.c.username == username)).first()
-
-
-def create_user(conn: Connection, username: str, password_hash: str, now: float) -> None:
-    """Add an account."""
-    conn.execute(users.insert().values(username=username, password_hash=password_hash, created_at=now))
-
-
-def set_password(conn: Connection, username: str, password_hash: str) -> int:
-    """Replace an account's password hash; return 1 if the account exists."""
-    return conn.execute(users.update().where(users.c.username == username).values(password_hash=password_hash)).rowcount
-
-
-def create_session(conn: Connection, token_hash: str, username: str, csrf: str, expires_at: float) -> None:
-    """Remember a login."""
-    conn.execute(sessions.insert().values(token_hash=token_hash, username=username, csrf=csrf, expires_at=expires_at))
-
-
-def get_session(conn: Connection, token_hash: str, now: float) -> Optional[Any]:
-    """The unexpired login with this token hash."""
-    s = sessions.c
-    return conn.execute(sa.select(sessions).where(s.token_hash == token_hash, s.expires_at > now)).first()
-
-
-def delete_sessions(conn: Connection, token_hash: Optional[str] = None, username: Optional[str] = None) -> None:
-    """End one login, or every login of `username`."""
-    cond = sessions.c.token_hash == token_hash if token_hash else sessions.c.username == username
-    conn.execute(sessions.delete().where(cond))
-
-
-def add_login_failure(conn: Connection, username: str, ip: str, at: float) -> None:
-    """Count one failed login."""
-    conn.execute(login_failures.insert().values(username=username, ip=ip, at=at))
-
-
-def login_failures_since(conn: Connection, username: str, ip: str, since: float) -> Tuple[int, int]:
-    """Failed logins since `since` for this user name and for this IP."""
-    f = login_failures.c
-    count = [sa.select(sa.func.count()).where(cond, f.at >= since) for cond in (f.username == username, f.ip == ip)]
-    return conn.execute(count[0]).scalar_one(), conn.execute(count[1]).scalar_one()
-
-
-def clear_login_failures(conn: Connection, username: str) -> None:
-    """Forget the failed logins of `username` (after a success or a password reset)."""
-    conn.execute(login_failures.delete().where(login_failures.c.username == username))
-
-
-def purge_auth(conn: Connection, now: float, failures_before: float) -> None:
-    """Drop expired logins and old failed-login records."""
-    conn.execute(sessions.delete().where(sessions.c.expires_at <= now))
-    conn.execute(login_failures.delete().where(login_failures.c.at < failures_before))
-
-
-def add_audit(conn: Connection, at: float, username: str, action: str, target: str = "", detail: str = "",
-              ip: str = "") -> None:
-    """Record a staff action (ids and labels only, never conversation content)."""
-    row = dict(at=at, username=username[:64], action=action, target=target[:255], detail=detail[:255], ip=ip[:64])
-    conn.execute(audit.insert().values(**row))
-
-
-def list_audit(conn: Connection, limit: int, offset: int) -> List[Any]:
-    """One page of the audit log, newest first."""
-    return conn.execute(sa.select(audit).order_by(audit.c.id.desc()).limit(limit).offset(offset)).all()

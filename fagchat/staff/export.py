@@ -8,7 +8,7 @@ from sanic.response import HTTPResponse
 
 from fagchat.staff import db, nlu
 from fagchat.staff.auth import audit
-from fagchat.staff.web import render
+from fagchat.staff.pages import render
 
 bp = Blueprint("export", url_prefix="/export")
 EXPORT_CAP = 20000  # decisions read for one export
@@ -21,8 +21,9 @@ async def overview(request: Request) -> HTTPResponse:
         rows = db.decided_examples(conn, EXPORT_CAP)
     counts = Counter(r.decision for r in rows if r.decision != db.NEW_TOPIC)
     new_topics = [r for r in rows if r.decision == db.NEW_TOPIC]
-    return render(request, "export.html", counts=sorted(counts.items()), total=sum(counts.values()),
-                  new_topics=new_topics)
+    return render(
+        request, "export.html", counts=sorted(counts.items()), total=sum(counts.values()), new_topics=new_topics
+    )
 
 
 @bp.get("/nlu.yml")

@@ -10,7 +10,7 @@ from sanic.response import HTTPResponse
 
 from fagchat.knowledge import ROLES
 from fagchat.staff import db
-from fagchat.staff.web import BadInput, pager, render
+from fagchat.staff.pages import BadInput, pager, render
 
 bp = Blueprint("inbox")
 FLAGS = {
@@ -103,9 +103,16 @@ async def index(request: Request) -> HTTPResponse:
         page = pager(request, total, config.page_size, config.count_cap)
         rows = db.list_conversations(conn, f, page.size, page.offset)
         shown = db.articles_shown(conn, [r.sender_id for r in rows])
-    items: List[Dict[str, Any]] = [
-        {"row": r, "topics": topics_of(request, shown.get(r.sender_id, []))} for r in rows
-    ]
+    items: List[Dict[str, Any]] = [{"row": r, "topics": topics_of(request, shown.get(r.sender_id, []))} for r in rows]
     topics = sorted({a.topic for a in config.knowledge.articles.values()})
-    return render(request, "inbox.html", items=items, page=page, flags=FLAGS, topics=topics,
-                  roles=ROLES, args=request.args, deleted=request.args.get("deleted") == "1")
+    return render(
+        request,
+        "inbox.html",
+        items=items,
+        page=page,
+        flags=FLAGS,
+        topics=topics,
+        roles=ROLES,
+        args=request.args,
+        deleted=request.args.get("deleted") == "1",
+    )

@@ -16,12 +16,12 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from sqlalchemy.engine import Engine
 
+from fagchat import vocabulary as v
 from fagchat.staff import db
 
 logger = logging.getLogger(__name__)
 
 BATCH = 5000  # events per step
-FALLBACK_ACTIONS = {"action_did_you_mean", "action_default_fallback", "action_two_stage_fallback"}
 Day = Callable[[float], int]
 
 
@@ -70,7 +70,8 @@ def index_conversations(conn: Any, senders: Sequence[str], day: Day) -> None:
     db.replace_summaries(conn, senders, convs, msgs, mks)
 
 
-def _loads(data: Optional[str]) -> Dict[str, Any]:
+def event_data(data: Optional[str]) -> Dict[str, Any]:
+    """An event's JSON data as a dict; anything else (broken, not an object) as {}."""
     try:
         value = json.loads(data or "{}")
     except ValueError:
@@ -93,8 +94,9 @@ class _Conversation:
         self.fallback = False
 
     def mark(self, event_id: int, ts: float, kind: str, article: Optional[str] = None) -> None:
-        self.marks.append({"event_id": event_id, "sender_id": self.sender, "day": self.day(ts),
-                           "kind": kind, "article": article})
+        self.marks.append(
+            {"event_id": event_id, "sender_id": self.sender, "day": self.day(ts), "kind": kind, "article": article}
+        )
 
     def show(self, event_id: int, ts: float, article: Any) -> None:
         # The bot's message and the last_article slot both name the article: count once.
@@ -110,10 +112,15 @@ class _Conversation:
         confidence = intent.get("confidence")
         name = intent.get("name")
         self.turn = {
-            "event_id": event_id, "sender_id": self.sender, "ts": ts, "day": self.day(ts),
+            "event_id": event_id,
+            "sender_id": self.sender,
+            "ts": ts,
+            "day": self.day(ts),
             "intent": name[:255] if isinstance(name, str) else None,
             "confidence": float(confidence) if isinstance(confidence, (int, float)) else None,
-            "fallback": int(name == "nlu_fallback"), "thumbs_down": 0, "article": None,
+            "fallback": int(name == v.NLU_FALLBACK),
+            "thumbs_down": 0,
+            "article": None,
             "command": int(str(data.get("text") or "").startswith("/")),
         }
         self.messages.append(self.turn)
@@ -121,25 +128,25 @@ class _Conversation:
 
     def action(self, event_id: int, ts: float, name: Optional[str]) -> None:
         self.session_start = False
-        if name in FALLBACK_ACTIONS:
+        if name in v.FALLBACK_ACTIONS:
             self.fallback = True
             if self.turn is not None:
                 self.turn["fallback"] = 1
-        elif name == "action_handover":
+        elif name == v.ACTION_HANDOVER:
             self.mark(event_id, ts, "handover")
-        elif name == "utter_acute_danger":
+        elif name == v.UTTER_ACUTE_DANGER:
             self.mark(event_id, ts, "acute")
 
     def slot(self, event_id: int, ts: float, data: Dict[str, Any]) -> None:
         name, value = data.get("name"), data.get("value")
-        if name == "role":
+        if name == v.SLOT_ROLE:
             self.role = value if isinstance(value, str) else None
         elif self.session_start:
             return  # slots carried over into a new session repeat old facts
-        elif name == "last_article":
+        elif name == v.SLOT_LAST_ARTICLE:
             self.show(event_id, ts, value)
-        elif name == "feedback" and isinstance(value, dict) and value.get("value") in ("up", "down"):
-            article = value.get("article") if isinstance(value.get("article"), str) else None
+        elif name == v.SLOT_FEEDBACK and isinstance(value, dict) and value.get("value") in ("up", "down"):
+            article = value.get(v.CUSTOM_ARTICLE) if isinstance(value.get(v.CUSTOM_ARTICLE), str) else None
             # The latest 👍/👎 per article counts: a user may change their mind.
             self.feedback[article] = {"event_id": event_id, "ts": ts, "kind": value["value"]}
 
@@ -173,27 +180,33 @@ def summarise(sender: str, rows: Sequence[Any], day: Day) -> Tuple[dict, List[di
         ts = row.timestamp if row.timestamp is not None else ts
         kind = row.type_name
         if kind == "user":
-            conv.user(row.id, ts, _loads(row.data))
+            conv.user(row.id, ts, event_data(row.data))
         elif kind == "action":
             conv.action(row.id, ts, row.action_name)
         elif kind == "session_started":
             conv.session_start = True
         elif kind == "slot":
-            conv.slot(row.id, ts, _loads(row.data))
+            conv.slot(row.id, ts, event_data(row.data))
         elif kind == "bot":
-            custom = (_loads(row.data).get("data") or {}).get("custom")
+            custom = (event_data(row.data).get("data") or {}).get("custom")
             if isinstance(custom, dict):
                 conv.show(row.id, ts, custom.get("article"))
     conv.finish()
     kinds = [k["kind"] for k in conv.marks]
     confidences = [m["confidence"] for m in conv.messages if m["confidence"] is not None]
     row = {
-        "sender_id": sender, "started_at": min(times), "last_at": max(times),
-        "start_day": day(min(times)), "n_user": len(conv.messages),
+        "sender_id": sender,
+        "started_at": min(times),
+        "last_at": max(times),
+        "start_day": day(min(times)),
+        "n_user": len(conv.messages),
         "n_bot": sum(1 for r in rows if r.type_name == "bot"),
         "fallback": int(conv.fallback or any(m["fallback"] for m in conv.messages)),
-        "thumbs_up": kinds.count("up"), "thumbs_down": kinds.count("down"),
-        "handover": kinds.count("handover"), "acute": kinds.count("acute"),
-        "min_conf": min(confidences) if confidences else None, "role": conv.role,
+        "thumbs_up": kinds.count("up"),
+        "thumbs_down": kinds.count("down"),
+        "handover": kinds.count("handover"),
+        "acute": kinds.count("acute"),
+        "min_conf": min(confidences) if confidences else None,
+        "role": conv.role,
     }
     return row, conv.messages, conv.marks

@@ -21,7 +21,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from fagchat.redaction import redact
+from fagchat.stores.redaction import redact
+from fagchat.vocabulary import NEW_TOPIC
 
 _ENTITY = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 _SPACE = re.compile(r"\s+")
@@ -60,7 +61,7 @@ def export_yaml(decisions: Iterable[Tuple[str, str]], today: dt.date) -> str:
     seen = set()
     for intent, example in decisions:
         line = safe_example(example)
-        if intent == "new_topic" or not line or (intent, key(line)) in seen:
+        if intent == NEW_TOPIC or not line or (intent, key(line)) in seen:
             continue
         seen.add((intent, key(line)))
         grouped.setdefault(intent, []).append(line)
@@ -127,7 +128,7 @@ def merge(path: Path, pairs: Iterable[Tuple[str, str]], known_intents: Iterable[
     new: Dict[str, List[str]] = {}
     for intent, example in pairs:
         line = safe_example(example)
-        if intent == "new_topic" or not line:
+        if intent == NEW_TOPIC or not line:
             continue
         if intent not in known:
             if intent not in report.unknown:

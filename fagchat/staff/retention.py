@@ -7,14 +7,13 @@ once a day; `python -m fagchat.staff.cli purge` runs it by hand. `clock` is inje
 so tests can freeze time.
 """
 
-import hashlib
 import logging
 import time
 from typing import Callable
 
 from sqlalchemy.engine import Engine
 
-from fagchat.staff import db
+from fagchat.staff import db, db_accounts
 
 logger = logging.getLogger(__name__)
 DAY = 24 * 3600
@@ -44,16 +43,11 @@ def purge(engine: Engine, days: int, clock: Callable[[], float] = time.time) -> 
             if stale:
                 deleted += db.delete_conversations(conn, stale)
             # Expired logins and old failed-login records go the same way.
-            db.purge_auth(conn, now, now - DAY)
+            db_accounts.purge_auth(conn, now, now - DAY)
         if len(stale) < STEP:
             break
     logger.info("retention.purged conversations=%d older_than_days=%d", deleted, days)
     return deleted
-
-
-def conversation_ref(sender_id: str) -> str:
-    """The short reference log lines use for a conversation (as fagchat.channel's)."""
-    return hashlib.sha256(sender_id.encode()).hexdigest()[:10]
 
 
 def delete_one(engine: Engine, sender_id: str) -> bool:

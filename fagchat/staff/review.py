@@ -7,8 +7,6 @@ example text to train on (editable, so a reviewer can take a name out; redacted 
 """
 
 import json
-import re
-import unicodedata
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urlencode
 
@@ -16,23 +14,21 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from fagchat.redaction import redact
 from fagchat.staff import db
 from fagchat.staff.auth import audit
-from fagchat.staff.web import BadInput, Missing, local_path, pager, render
+from fagchat.staff.pages import BadInput, Missing, local_path, pager, render
+from fagchat.stores.redaction import redact
+from fagchat.text import clean_text
 
 bp = Blueprint("review", url_prefix="/review")
 REASONS = ("all", "fallback", "low", "down")
 MAX_EXAMPLE = 500
 MAX_NOTE = 500
-_SPACE = re.compile(r"\s+")
 
 
 def clean(text: str, limit: int) -> str:
     """One line of visible text: control characters dropped, spaces folded, redacted."""
-    kept = "".join(" " if ch in "\r\n\t" else ch for ch in text
-                   if ch in "\r\n\t" or unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Co", "Cn"})
-    return redact(_SPACE.sub(" ", kept).strip()[:limit])
+    return redact(clean_text(text)[:limit])
 
 
 def decisions(request: Request) -> List[Tuple[str, str]]:
@@ -58,13 +54,25 @@ def _reading(raw: Optional[str]) -> Tuple[str, List[Dict[str, Any]]]:
 def item(row: Any, threshold: float, allowed: set) -> Dict[str, Any]:
     """What the queue shows for one message."""
     text, ranking = _reading(row.data)
-    reasons = [name for name, hit in (
-        ("fallback", row.fallback), ("low", row.confidence is not None and row.confidence < threshold),
-        ("down", row.thumbs_down)) if hit]
+    reasons = [
+        name
+        for name, hit in (
+            ("fallback", row.fallback),
+            ("low", row.confidence is not None and row.confidence < threshold),
+            ("down", row.thumbs_down),
+        )
+        if hit
+    ]
     guesses = [r.get("name") for r in ranking if r.get("name") in allowed]
     suggestion = row.decision or (row.intent if row.intent in allowed else None) or next(iter(guesses), "")
-    return {"row": row, "text": text, "ranking": ranking, "reasons": reasons,
-            "suggestion": suggestion, "example": row.example or clean(text, MAX_EXAMPLE)}
+    return {
+        "row": row,
+        "text": text,
+        "ranking": ranking,
+        "reasons": reasons,
+        "suggestion": suggestion,
+        "example": row.example or clean(text, MAX_EXAMPLE),
+    }
 
 
 @bp.get("/")
@@ -80,10 +88,19 @@ async def queue(request: Request) -> HTTPResponse:
         page = pager(request, total, config.page_size, config.count_cap)
         rows = db.review_queue(conn, config.low_confidence, reason, done, page.size, page.offset)
     allowed = set(request.app.ctx.intents)
-    return render(request, "review.html", items=[item(r, config.low_confidence, allowed) for r in rows],
-                  page=page, reason=reason, reasons=REASONS, done=done, decisions=decisions(request),
-                  threshold=config.low_confidence, saved=request.args.get("saved") == "1",
-                  here=_here(request))
+    return render(
+        request,
+        "review.html",
+        items=[item(r, config.low_confidence, allowed) for r in rows],
+        page=page,
+        reason=reason,
+        reasons=REASONS,
+        done=done,
+        decisions=decisions(request),
+        threshold=config.low_confidence,
+        saved=request.args.get("saved") == "1",
+        here=_here(request),
+    )
 
 
 def _here(request: Request) -> str:
@@ -111,9 +128,16 @@ async def decide(request: Request) -> HTTPResponse:
         example = clean(form.get("example") or _reading(message.data)[0], MAX_EXAMPLE)
         if not example:
             raise BadInput("Eksemplet er tomt.")
-        db.save_review(conn, event_id=event_id, sender_id=message.sender_id, decision=decision,
-                       example=example, note=clean(form.get("note") or "", MAX_NOTE),
-                       reviewer=request.ctx.user, decided_at=app.ctx.config.clock())
+        db.save_review(
+            conn,
+            event_id=event_id,
+            sender_id=message.sender_id,
+            decision=decision,
+            example=example,
+            note=clean(form.get("note") or "", MAX_NOTE),
+            reviewer=request.ctx.user,
+            decided_at=app.ctx.config.clock(),
+        )
     audit(request, "review.decide", target=str(event_id), detail=decision)
     back = local_path(form.get("next"), "/review/")
     return response.redirect(back + ("&" if "?" in back else "?") + "saved=1", status=303)

@@ -20,17 +20,16 @@ from pathlib import Path
 from typing import Dict, Optional, Tuple
 
 from sanic import Sanic, response
-from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from fagchat import settings
+from fagchat import httpkit, settings
 from fagchat.knowledge import KnowledgeBase
 from fagchat.web import proxy
 
 logger = logging.getLogger("fagchat.web")
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = settings.ROOT
 WIDGET_DIR = ROOT / "widget"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -42,26 +41,12 @@ PAGE_CSP = (
 )
 # Everything else is data or a file another page includes: it may load nothing itself.
 DATA_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
-}
 # Served files: URL path -> (file, content type, Cache-Control).
 FILES = {
     "/": (STATIC_DIR / "index.html", "text/html; charset=utf-8", "no-cache"),
     "/demo.css": (STATIC_DIR / "demo.css", "text/css; charset=utf-8", "public, max-age=3600"),
     "/fagchat.js": (WIDGET_DIR / "fagchat.js", "text/javascript; charset=utf-8", "public, max-age=3600"),
     "/fagchat.css": (WIDGET_DIR / "fagchat.css", "text/css; charset=utf-8", "public, max-age=3600"),
-}
-ERRORS: Dict[int, Tuple[str, str]] = {
-    400: ("bad_request", "Forespørgslen kunne ikke læses. Prøv igen."),
-    403: ("forbidden", "Adgang nægtet."),
-    404: ("not_found", "Siden findes ikke."),
-    405: ("method_not_allowed", "Den handling er ikke mulig her."),
-    413: ("too_large", "Beskeden er for stor."),
-    500: ("server_error", "Der skete en fejl hos os. Prøv igen om lidt."),
 }
 ERROR_PAGE = """<!doctype html>
 <html lang="da"><head><meta charset="utf-8">
@@ -86,24 +71,13 @@ class WebConfig:
 
 def load_config(overrides: Optional[Dict[str, str]] = None) -> WebConfig:
     """Read the settings, with `overrides` (setting name -> value) taking precedence."""
-    overrides = overrides or {}
-
-    def get(name: str) -> str:
-        return overrides.get(name) or settings.get(name)
-
-    def get_int(name: str) -> int:
-        try:
-            return int(get(name))
-        except ValueError:
-            raise SystemExit(f"Setting {name} must be a whole number, got {get(name)!r}") from None
-
-    origins = tuple(o.strip().rstrip("/") for o in get("FAGCHAT_ALLOWED_ORIGINS").split(",") if o.strip())
+    values = settings.read(overrides=overrides) if overrides else settings.current()
     return WebConfig(
-        rasa_url=f"http://{get('FAGCHAT_HOST')}:{get_int('FAGCHAT_RASA_PORT')}",
-        timeout=float(get_int("FAGCHAT_PROXY_TIMEOUT")),
-        max_body=get_int("FAGCHAT_MAX_BODY_BYTES"),
-        max_chars=get_int("FAGCHAT_MAX_MESSAGE_CHARS"),
-        allowed_origins=origins,
+        rasa_url=f"http://{values.str('FAGCHAT_HOST')}:{values.int('FAGCHAT_RASA_PORT')}",
+        timeout=values.float("FAGCHAT_PROXY_TIMEOUT"),
+        max_body=values.int("FAGCHAT_MAX_BODY_BYTES"),
+        max_chars=values.int("FAGCHAT_MAX_MESSAGE_CHARS"),
+        allowed_origins=tuple(o.rstrip("/") for o in values.list("FAGCHAT_ALLOWED_ORIGINS")),
     )
 
 
@@ -189,24 +163,21 @@ def is_api(path: str) -> bool:
 
 def handle_error(request: Request, exception: Exception) -> HTTPResponse:
     """Turn any exception into a Danish answer: JSON for the API, HTML otherwise."""
-    status = exception.status_code if isinstance(exception, SanicException) else 500
-    code, text = ERRORS.get(status) or ERRORS[500 if status >= 500 else 400]
+    status = httpkit.error_status(exception)
+    code, text = httpkit.describe(status)
     if status >= 500:
-        # Only the type: an exception's text can quote the request.
-        logger.error("web.error status=%s error=%s", status, type(exception).__name__)
-        logger.debug("web.error traceback", exc_info=exception)
-    headers = dict(getattr(exception, "headers", None) or {})  # e.g. Allow on 405
+        httpkit.log_server_error(logger, "web.error", request, exception)
+    headers = httpkit.exception_headers(exception)
     if is_api(request.path):
         headers["Cache-Control"] = "no-store"
-        return response.json({"error": code, "message": text}, status=status, headers=headers)
+        return httpkit.json_error(status, code, text, headers)
     page = ERROR_PAGE.format(title=html.escape(text.split(".")[0]), text=html.escape(text))
     return response.html(page, status=status, headers=headers)
 
 
 async def add_headers(request: Request, answer: HTTPResponse) -> None:
     """Add the security headers to every response, and CORS headers to the API."""
-    for name, value in SECURITY_HEADERS.items():
-        answer.headers.setdefault(name, value)
+    httpkit.add_headers(answer, httpkit.SECURITY_HEADERS)
     is_html = (answer.content_type or "").startswith("text/html")
     answer.headers.setdefault("Content-Security-Policy", PAGE_CSP if is_html else DATA_CSP)
     if is_api(request.path):

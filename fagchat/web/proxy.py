@@ -1,4 +1,4 @@
-"""Forward the widget's chat requests to the Rasa server's chat channel (fagchat/channel.py).
+"""Forward the widget's chat requests to the Rasa server's chat channel (fagchat/channel/).
 
 The widget talks to this process only, so one origin serves the page, the script and the
 API: the demo page's CSP can stay `connect-src 'self'`, and Rasa itself need not be exposed.
@@ -145,6 +145,4 @@ async def forward(request: Request, name: str) -> HTTPResponse:
         logger.warning("proxy.bad_upstream route=%s status=%s ms=%s", name, status, elapsed)
         return unavailable()
     logger.info("proxy.forwarded route=%s status=%s ms=%s", name, status, elapsed)
-    return HTTPResponse(
-        payload, status=status, content_type="application/json", headers={"Cache-Control": "no-store"}
-    )
+    return HTTPResponse(payload, status=status, content_type="application/json", headers={"Cache-Control": "no-store"})

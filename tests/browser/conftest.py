@@ -5,7 +5,7 @@ from typing import Callable, Iterator, List
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from fagchat.launcher import Stack
+from fagchat.run.launcher import Stack
 from tests.browser.widget_page import AXE, CHROMIUM, LAUNCH_ARGS
 from tests.helpers import free_port
 

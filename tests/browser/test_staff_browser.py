@@ -15,17 +15,25 @@ from typing import Iterator
 
 import pytest
 
-from fagchat.staff import db, sample
+from fagchat.staff import db_accounts
 from fagchat.staff.auth import hash_password
 from fagchat.staff.engine import connect
+from tests import staff_sample as sample
 from tests.helpers import free_port
 from tests.test_staff_support import XSS
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent.parent
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "browser-test-password"
 
@@ -36,20 +44,27 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("staff-browser")
     url = f"sqlite:///{tmp / 'fagchat.db'}"
     now = time.time()
-    xss = sample.Turn(XSS, "nlu_fallback", 0.3, ranking=[("out_of_scope", 0.3)],
-                      action="action_default_fallback", reply="Det kan jeg ikke svare på.")
+    xss = sample.Turn(
+        XSS,
+        "nlu_fallback",
+        0.3,
+        ranking=[("out_of_scope", 0.3)],
+        action="action_default_fallback",
+        reply="Det kan jeg ikke svare på.",
+    )
     trackers = sample.sample_trackers(120, now, days=28)
     trackers.append(sample.tracker("c-xss", [xss], now - 600))
     sample.save(url, trackers)
     engine = connect(url)
     with engine.begin() as conn:
-        db.create_user(conn, "anna", hash_password(PASSWORD), now)
+        db_accounts.create_user(conn, "anna", hash_password(PASSWORD), now)
     engine.dispose()
     port = free_port()
     env = {**os.environ, "FAGCHAT_DB_URL": url, "FAGCHAT_STAFF_PORT": str(port), "PYTHONPATH": str(ROOT)}
     log = open(tmp / "staff.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "fagchat.staff"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fagchat.staff"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -104,7 +119,9 @@ def test_dashboard_charts_render_as_svg(server, browser, tmp_path):
     page.screenshot(path=str(shots(tmp_path) / "staff-inbox.png"), full_page=True)
     page.click("text=Overblik")
     page.wait_for_selector("svg.chart")
-    charts = page.eval_on_selector_all("svg.chart", """svgs => svgs.map(s => ({
+    charts = page.eval_on_selector_all(
+        "svg.chart",
+        """svgs => svgs.map(s => ({
         role: s.getAttribute('role'),
         title: s.querySelector('title').textContent,
         desc: s.querySelector('desc').textContent,
@@ -112,7 +129,8 @@ def test_dashboard_charts_render_as_svg(server, browser, tmp_path):
         width: s.getBoundingClientRect().width,
         height: s.getBoundingClientRect().height,
         marks: s.querySelectorAll('polyline, rect.bar').length,
-    }))""")
+    }))""",
+    )
     assert len(charts) == 5
     for chart in charts:
         assert chart["role"] == "img" and chart["title"] and chart["desc"] and chart["labelled"]
@@ -148,6 +166,9 @@ def test_pages_pass_axe(server, browser):
         page.goto(server + path)
         page.add_script_tag(path=str(AXE))
         result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-        serious = [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
-                   if v["impact"] in ("serious", "critical")]
+        serious = [
+            (v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
         assert serious == [], (path, serious)

@@ -123,9 +123,7 @@ def test_slash_command_typed_as_text_goes_through_nlu(page: Page, web_url: str, 
     sender = stored_state(page)["sender"]
     database = live_stack.env["FAGCHAT_DB_URL"].split("sqlite:///", 1)[1]
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-        rows = db.execute(
-            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)
-        ).fetchall()
+        rows = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)).fetchall()
     assert rows, "the message was stored"
     event = json.loads(rows[-1][0])
     ranking = event["parse_data"]["intent_ranking"]

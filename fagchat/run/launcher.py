@@ -1,6 +1,6 @@
 """Start and supervise Fagchat's processes: `make run` and the integration tests use this.
 
-    python -m fagchat.launcher            # everything, until Ctrl-C
+    python -m fagchat.run.launcher            # everything, until Ctrl-C
 
 Processes (ports are settings):
     actions  rasa_sdk action server     FAGCHAT_ACTIONS_PORT (5055)
@@ -26,39 +26,36 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Dict, IO, List, Optional, Sequence
+from typing import IO, Dict, List, Optional, Sequence
 
 import yaml
 
 from fagchat import settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = settings.ROOT
 BIN = Path(sys.executable).parent
-MODEL = ROOT / settings.SETTINGS["FAGCHAT_MODEL"].default
 SERVICES = ("actions", "rasa", "web", "staff")
-logger = logging.getLogger("fagchat.launcher")
+logger = logging.getLogger("fagchat.run.launcher")
 
 
 def _env_get(env: Dict[str, str], name: str) -> str:
-    return env.get(name, settings.SETTINGS[name].default)
+    return settings.read(env).str(name)
 
 
-def model_path(env: Dict[str, str]) -> Path:
-    """The model Rasa loads: FAGCHAT_MODEL, relative to the repository root."""
-    return ROOT / _env_get(env, "FAGCHAT_MODEL")
+def model_path(env: Optional[Dict[str, str]] = None) -> Path:
+    """The model Rasa loads: FAGCHAT_MODEL of `env` (default: this process's settings)."""
+    return settings.read(env).model_path if env is not None else settings.current().model_path
 
 
 def write_endpoints(env: Dict[str, str]) -> Path:
     """Write var/run/endpoints.yml for the settings in `env`; return its path."""
     config = yaml.safe_load((ROOT / "endpoints.yml").read_text())
     host = _env_get(env, "FAGCHAT_HOST")
-    config["action_endpoint"] = {
-        "url": f"http://{host}:{_env_get(env, 'FAGCHAT_ACTIONS_PORT')}/webhook"
-    }
+    config["action_endpoint"] = {"url": f"http://{host}:{_env_get(env, 'FAGCHAT_ACTIONS_PORT')}/webhook"}
     if _env_get(env, "FAGCHAT_LOCK_STORE") == "redis":
         # Our store reads FAGCHAT_REDIS_URL itself, so no password is written to disk;
-        # Rasa's own RedisLockStore is not safe across processes (fagchat/lock_store.py).
-        config["lock_store"] = {"type": "fagchat.lock_store.FagchatRedisLockStore"}
+        # Rasa's own RedisLockStore is not safe across processes (fagchat/stores/lock_store.py).
+        config["lock_store"] = {"type": "fagchat.stores.lock_store.FagchatRedisLockStore"}
     run_dir = ROOT / _env_get(env, "FAGCHAT_VAR_DIR") / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / f"endpoints-{_env_get(env, 'FAGCHAT_RASA_PORT')}.yml"
@@ -85,16 +82,23 @@ def command(name: str, env: Dict[str, str]) -> List[str]:
     host = _env_get(env, "FAGCHAT_HOST")
     py = str(BIN / "python")
     if name == "actions":
-        return [py, "-m", "fagchat.action_server"]
+        return [py, "-m", "fagchat.run.action_server"]
     if name == "rasa":
         return [
-            str(BIN / "rasa"), "run",
-            "--model", str(model_path(env)),
-            "--endpoints", str(write_endpoints(env)),
-            "--credentials", str(ROOT / "credentials.yml"),
-            "--interface", host,
-            "--port", _env_get(env, "FAGCHAT_RASA_PORT"),
-            "--cors", *_env_get(env, "FAGCHAT_ALLOWED_ORIGINS").split(","),
+            str(BIN / "rasa"),
+            "run",
+            "--model",
+            str(model_path(env)),
+            "--endpoints",
+            str(write_endpoints(env)),
+            "--credentials",
+            str(ROOT / "credentials.yml"),
+            "--interface",
+            host,
+            "--port",
+            _env_get(env, "FAGCHAT_RASA_PORT"),
+            "--cors",
+            *_env_get(env, "FAGCHAT_ALLOWED_ORIGINS").split(","),
             # The HTTP API stays off: only the chat channel is served.
         ]
     if name == "web":
@@ -158,8 +162,13 @@ class Stack:
         if name == "rasa":
             env["SANIC_WORKERS"] = str(rasa_workers(self.env))
         self.procs[name] = subprocess.Popen(
-            command(name, self.env), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            command(name, self.env),
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
 
     def wait_ready(self, names: Sequence[str], timeout: float = 240) -> None:
@@ -219,7 +228,7 @@ class Stack:
 
 def main() -> int:
     """Start everything, print the URLs, supervise until Ctrl-C."""
-    logging.basicConfig(level=settings.get("FAGCHAT_LOG_LEVEL"), format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(level=settings.current().str("FAGCHAT_LOG_LEVEL"), format="%(asctime)s %(name)s %(message)s")
     stack = Stack()
     if not model_path(stack.env).exists():
         print(f"No trained model at {model_path(stack.env)}: run `make train` (make run does it).", file=sys.stderr)

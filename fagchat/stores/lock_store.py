@@ -24,7 +24,14 @@ from urllib.parse import urlparse
 
 import redis
 from rasa.core.lock import TicketLock
-from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockError, RedisLockStore
+from rasa.core.lock_store import (
+    DEFAULT_REDIS_LOCK_STORE_KEY_PREFIX,
+    LOCK_LIFETIME,
+    InMemoryLockStore,
+    LockError,
+    LockStore,
+    RedisLockStore,
+)
 
 from fagchat import settings
 
@@ -39,16 +46,12 @@ class LockStoreUnavailable(LockError):
     """Redis (the lock store) cannot be reached."""
 
 
-class FagchatInMemoryLockStore(InMemoryLockStore):
-    """Rasa's in-process lock store (embedded mode, one Rasa process), polling every 50 ms.
+class _PollEvery50ms:
+    """Rasa's `lock()`, waiting for our turn every 50 ms instead of every second.
 
-    Rasa's waits a whole second between looks, so the tenth of ten messages sent at once
-    on one conversation waited about ten seconds, and got the holding answer.
+    With Rasa's one-second wait the tenth of ten messages sent at once on one
+    conversation waited about ten seconds, and got the holding answer.
     """
-
-    def __init__(self, endpoint_config: Any = None) -> None:
-        """Keep the locks in this process."""
-        super().__init__()
 
     @asynccontextmanager
     async def lock(
@@ -58,28 +61,30 @@ class FagchatInMemoryLockStore(InMemoryLockStore):
         wait_time_in_seconds: float = POLL_SECONDS,
     ) -> AsyncGenerator[TicketLock, None]:
         """Hold the conversation's lock; wait for our turn polling every 50 ms."""
-        async with super().lock(conversation_id, lock_lifetime, wait_time_in_seconds) as lock:
+        async with super().lock(conversation_id, lock_lifetime, wait_time_in_seconds) as lock:  # type: ignore[misc]
             yield lock
 
 
-class FagchatRedisLockStore(RedisLockStore):
+class FagchatInMemoryLockStore(_PollEvery50ms, InMemoryLockStore):
+    """Rasa's in-process lock store (embedded mode, one Rasa process), polling every 50 ms."""
+
+    def __init__(self, endpoint_config: Any = None) -> None:
+        """Keep the locks in this process."""
+        super().__init__()
+
+
+class FagchatRedisLockStore(_PollEvery50ms, RedisLockStore):
     """Ticket locks in Redis with atomic updates; safe for several Rasa workers."""
 
     def __init__(self, endpoint_config: Any = None) -> None:
         """Connect to `FAGCHAT_REDIS_URL` (the endpoints file names only the class)."""
-        url = settings.get("FAGCHAT_REDIS_URL")
+        url = settings.current().str("FAGCHAT_REDIS_URL")
         parsed = urlparse(url)
-        super().__init__(
-            host=parsed.hostname or "127.0.0.1",
-            port=parsed.port or 6379,
-            db=int((parsed.path or "/0").lstrip("/") or 0),
-            password=parsed.password,
-            key_prefix="fagchat",
-            socket_timeout=CONNECT_TIMEOUT,
-        )
-        self.red = redis.Redis.from_url(
-            url, socket_timeout=CONNECT_TIMEOUT, socket_connect_timeout=CONNECT_TIMEOUT
-        )
+        # RedisLockStore.__init__ is skipped on purpose: it builds a client without a
+        # connect timeout, which this one replaces (fenced in fagchat/rasa_patches.py).
+        LockStore.__init__(self)
+        self.red = redis.Redis.from_url(url, socket_timeout=CONNECT_TIMEOUT, socket_connect_timeout=CONNECT_TIMEOUT)
+        self.key_prefix = f"fagchat:{DEFAULT_REDIS_LOCK_STORE_KEY_PREFIX}"
         logger.info("lock_store.ready backend=redis host=%s port=%s", parsed.hostname, parsed.port)
 
     # -- atomic read-change-write -------------------------------------------------------
@@ -154,15 +159,3 @@ class FagchatRedisLockStore(RedisLockStore):
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
             logger.error("lock_store.unavailable backend=redis error=%s", type(exc).__name__)
             raise LockStoreUnavailable("The lock store (Redis) cannot be reached.") from exc
-
-    @asynccontextmanager
-    async def lock(
-        self,
-        conversation_id: str,
-        lock_lifetime: float = LOCK_LIFETIME,
-        wait_time_in_seconds: float = POLL_SECONDS,
-    ) -> AsyncGenerator[TicketLock, None]:
-        """Hold the conversation's lock; wait for our turn polling every 50 ms."""
-        async with super().lock(conversation_id, lock_lifetime, wait_time_in_seconds) as lock:
-            yield lock
-

@@ -73,9 +73,7 @@ _PHONE_BODY = (
 # An 8-digit amount ("25000000 kr", "kr. 12345678", "12345678,50 kr") is money, not a
 # phone; no phone number is ever followed by a currency or a percent sign.
 _AMOUNT_BEFORE = r"(?<!\bkr\.\s)(?<!\bkr\s)(?<!\bdkk\s)"
-_AMOUNT_AFTER = (
-    r"(?!(?:[.,]\d+)?\s?(?:kr\b|kroner|dkk\b|euro\b|€|,-|%|pct\b|procent|mio\b|mia\b))"
-)
+_AMOUNT_AFTER = r"(?!(?:[.,]\d+)?\s?(?:kr\b|kroner|dkk\b|euro\b|€|,-|%|pct\b|procent|mio\b|mia\b))"
 _PHONE_RE = re.compile(
     rf"(?<!\d){_AMOUNT_BEFORE}(?:{_PHONE_PREFIX})?{_PHONE_BODY}(?!\d){_AMOUNT_AFTER}",
     re.IGNORECASE,

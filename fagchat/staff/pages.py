@@ -12,7 +12,7 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from fagchat.staff.db import NEW_TOPIC
+from fagchat.vocabulary import NEW_TOPIC, OUT_OF_SCOPE
 
 TOPIC_LABELS = {
     "what_is_stalking": "Hvad er stalking",
@@ -20,7 +20,7 @@ TOPIC_LABELS = {
     "conflict_vs_stalking": "Konflikt eller stalking",
     "documentation": "Dokumentation",
     "safety": "Sikkerhed",
-    "acute_danger": "Akut fare",
+    "acute_danger": "Akut fare",  # a topic id (knowledge.py TOPICS), not the intent
     "risk_tools": "Risikovurdering",
     "law_and_police": "Lov og politi",
     "victim_referral": "Henvisning af udsatte",
@@ -32,7 +32,7 @@ TOPIC_LABELS = {
     "about_dsc": "Om centret",
 }
 ROLE_LABELS = {"politi": "Politi", "kommune": "Kommune", "sundhed": "Sundhed", "andet": "Andet"}
-DECISION_LABELS = {"out_of_scope": "Uden for emnet (out_of_scope)", NEW_TOPIC: "Nyt emne mangler"}
+DECISION_LABELS = {OUT_OF_SCOPE: "Uden for emnet (out_of_scope)", NEW_TOPIC: "Nyt emne mangler"}
 REASON_LABELS = {"fallback": "Forstod ikke", "low": "Lav sikkerhed", "down": "👎 givet"}
 
 
@@ -76,8 +76,9 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(num=num, conf=conf, pct=pct)
-    env.globals.update(topic_labels=TOPIC_LABELS, role_labels=ROLE_LABELS,
-                       decision_labels=DECISION_LABELS, reason_labels=REASON_LABELS)
+    env.globals.update(
+        topic_labels=TOPIC_LABELS, role_labels=ROLE_LABELS, decision_labels=DECISION_LABELS, reason_labels=REASON_LABELS
+    )
     return env
 
 

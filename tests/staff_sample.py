@@ -1,6 +1,6 @@
 """Realistic sample conversations, built from Rasa's own event classes.
 
-Tests, the browser test, the benchmark and `cli sample-data` use these so that the staff
+Tests, the browser test and the staff benchmark use these so that the staff
 app always reads the schema Rasa really writes: trackers are saved through the project's
 `RedactingSQLTrackerStore`, exactly as the Rasa server saves them (redaction included).
 Importing this module imports Rasa, so the app itself never does.
@@ -14,7 +14,12 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
-    ActionExecuted, BotUttered, Event, SessionStarted, SlotSet, UserUttered,
+    ActionExecuted,
+    BotUttered,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -47,18 +52,24 @@ def _events(turns: Sequence[Turn], start: float) -> List[Event]:
     for turn in turns:
         t += 20
         ranking = [{"name": n, "confidence": c} for n, c in turn.ranking] or [
-            {"name": turn.intent, "confidence": turn.confidence}]
+            {"name": turn.intent, "confidence": turn.confidence}
+        ]
         intent = {"name": turn.intent, "confidence": turn.confidence}
         parse = {"intent": intent, "intent_ranking": ranking, "entities": [], "text": turn.text}
         if turn.action == "utter_acute_danger":
             parse["acute_danger_rule"] = "pattern"
-        events.append(UserUttered(turn.text, intent=intent, parse_data=parse,
-                                  input_channel="fagchat", timestamp=t))
+        events.append(UserUttered(turn.text, intent=intent, parse_data=parse, input_channel="fagchat", timestamp=t))
         events.append(ActionExecuted(turn.action, policy="RulePolicy", confidence=1.0, timestamp=t + 1))
-        custom = {"article": turn.article} if turn.article else (
-            {"handover": True} if turn.action == "action_handover" else None)
-        buttons = ([{"title": n, "payload": f"/{n}"} for n, _ in turn.ranking[:3]]
-                   if turn.action == "action_did_you_mean" else None)
+        custom = (
+            {"article": turn.article}
+            if turn.article
+            else ({"handover": True} if turn.action == "action_handover" else None)
+        )
+        buttons = (
+            [{"title": n, "payload": f"/{n}"} for n, _ in turn.ranking[:3]]
+            if turn.action == "action_did_you_mean"
+            else None
+        )
         events.append(BotUttered(turn.reply, data={"buttons": buttons, "custom": custom}, timestamp=t + 2))
         if turn.article:
             events.append(SlotSet("last_article", turn.article, timestamp=t + 2))
@@ -85,7 +96,7 @@ def load_domain() -> Domain:
 
 def save(url: str, trackers: Iterable[DialogueStateTracker]) -> None:
     """Save trackers through the project's redacting tracker store at `url`."""
-    from fagchat.tracker_store import RedactingSQLTrackerStore
+    from fagchat.stores.tracker_store import RedactingSQLTrackerStore
 
     store = RedactingSQLTrackerStore(domain=load_domain(), url=url)
 
@@ -97,37 +108,95 @@ def save(url: str, trackers: Iterable[DialogueStateTracker]) -> None:
     store.engine.dispose()
 
 
-ANSWERED = Turn("hvad er stalking helt præcist?", "what_is_stalking", 0.96, article="what_is_stalking",
-                reply="Dansk Stalking Center forstår stalking som gentagne, uønskede forsøg på kontakt …",
-                feedback="up")
-LOW_THUMBS_DOWN = Turn("hvordan søger man om et tilhold", "restraining_order", 0.55,
-                       ranking=[("restraining_order", 0.55), ("report_to_police", 0.3)],
-                       article="restraining_order", reply="Et tilhold gives af politiet …", feedback="down")
-FALLBACK = Turn("kan I hjælpe med en parkeringsbøde?", "nlu_fallback", 0.5,
-                ranking=[("out_of_scope", 0.38), ("contact", 0.2)], action="action_default_fallback",
-                reply="Det spørgsmål kan jeg desværre ikke svare på.")
-DID_YOU_MEAN = Turn("min klient får 40 sms'er om dagen fra sin eks", "nlu_fallback", 0.5,
-                    ranking=[("conflict_vs_stalking", 0.41), ("documentation", 0.33), ("safety", 0.1)],
-                    action="action_did_you_mean", reply="Mente du en af disse?")
-ACUTE = Turn("han står uden for hendes dør lige nu med en kniv", "acute_danger", 0.99,
-             action="utter_acute_danger", reply="Er nogen i fare lige nu, så ring 112.")
-HANDOVER = Turn("jeg vil gerne tale med en medarbejder", "human_handover", 0.93,
-                action="action_handover", reply="Du kan ringe til Dansk Stalking Center …")
-ROLE = Turn("jeg er sagsbehandler i kommunen", "inform_role", 0.9, action="action_set_role",
-            reply="Tak, jeg tilpasser svarene til kommunen.", role="kommune")
-DOCUMENTATION = Turn("hvordan dokumenterer man stalking bedst", "documentation", 0.88,
-                     article="documentation", reply="Brug en logbog …")
-SAFETY = Turn("hvad kan hun gøre for at føle sig mere sikker", "safety", 0.81, article="safety",
-              reply="En sikkerhedsplan …", feedback="up")
-POLICE = Turn("skal hun anmelde det til politiet?", "report_to_police", 0.67, article="report_to_police",
-              reply="Stalking kan anmeldes …", feedback="down")
+ANSWERED = Turn(
+    "hvad er stalking helt præcist?",
+    "what_is_stalking",
+    0.96,
+    article="what_is_stalking",
+    reply="Dansk Stalking Center forstår stalking som gentagne, uønskede forsøg på kontakt …",
+    feedback="up",
+)
+LOW_THUMBS_DOWN = Turn(
+    "hvordan søger man om et tilhold",
+    "restraining_order",
+    0.55,
+    ranking=[("restraining_order", 0.55), ("report_to_police", 0.3)],
+    article="restraining_order",
+    reply="Et tilhold gives af politiet …",
+    feedback="down",
+)
+FALLBACK = Turn(
+    "kan I hjælpe med en parkeringsbøde?",
+    "nlu_fallback",
+    0.5,
+    ranking=[("out_of_scope", 0.38), ("contact", 0.2)],
+    action="action_default_fallback",
+    reply="Det spørgsmål kan jeg desværre ikke svare på.",
+)
+DID_YOU_MEAN = Turn(
+    "min klient får 40 sms'er om dagen fra sin eks",
+    "nlu_fallback",
+    0.5,
+    ranking=[("conflict_vs_stalking", 0.41), ("documentation", 0.33), ("safety", 0.1)],
+    action="action_did_you_mean",
+    reply="Mente du en af disse?",
+)
+ACUTE = Turn(
+    "han står uden for hendes dør lige nu med en kniv",
+    "acute_danger",
+    0.99,
+    action="utter_acute_danger",
+    reply="Er nogen i fare lige nu, så ring 112.",
+)
+HANDOVER = Turn(
+    "jeg vil gerne tale med en medarbejder",
+    "human_handover",
+    0.93,
+    action="action_handover",
+    reply="Du kan ringe til Dansk Stalking Center …",
+)
+ROLE = Turn(
+    "jeg er sagsbehandler i kommunen",
+    "inform_role",
+    0.9,
+    action="action_set_role",
+    reply="Tak, jeg tilpasser svarene til kommunen.",
+    role="kommune",
+)
+DOCUMENTATION = Turn(
+    "hvordan dokumenterer man stalking bedst", "documentation", 0.88, article="documentation", reply="Brug en logbog …"
+)
+SAFETY = Turn(
+    "hvad kan hun gøre for at føle sig mere sikker",
+    "safety",
+    0.81,
+    article="safety",
+    reply="En sikkerhedsplan …",
+    feedback="up",
+)
+POLICE = Turn(
+    "skal hun anmelde det til politiet?",
+    "report_to_police",
+    0.67,
+    article="report_to_police",
+    reply="Stalking kan anmeldes …",
+    feedback="down",
+)
 
 SCENARIOS: List[List[Turn]] = [
     [ANSWERED, DOCUMENTATION],
     [ROLE, LOW_THUMBS_DOWN],
     [FALLBACK],
-    [DID_YOU_MEAN, Turn("/conflict_vs_stalking", "conflict_vs_stalking", 1.0,
-                        article="conflict_vs_stalking", reply="Forskellen på en konflikt og stalking …")],
+    [
+        DID_YOU_MEAN,
+        Turn(
+            "/conflict_vs_stalking",
+            "conflict_vs_stalking",
+            1.0,
+            article="conflict_vs_stalking",
+            reply="Forskellen på en konflikt og stalking …",
+        ),
+    ],
     [ACUTE, HANDOVER],
     [SAFETY, POLICE],
     [ANSWERED],

@@ -9,8 +9,8 @@ It also fails loudly. Rasa wraps every tracker store in `FailSafeTrackerStore`, 
 database error logs and carries on with an in-memory store: the conversation then starts
 afresh, vanishes at the next restart and never reaches the staff app. Here a database
 error becomes `TrackerStoreUnavailable` (with an ERROR line naming the backend), and
-`fail_loudly()` makes the wrapper re-raise instead of falling back; the chat channel
-answers the user with a polite Danish message and the contact details. PostgreSQL
+patch 2 of fagchat/rasa_patches.py makes the wrapper re-raise it instead of falling back;
+the chat channel answers the user with a polite Danish message and the contact details. PostgreSQL
 connections are checked before use (`pool_pre_ping`), so the first message after the
 database comes back works (docs/operations.md).
 """
@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any, Generator, Iterator, Optional
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, create_engine_kwargs
+from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine.url import make_url
 
-from fagchat import settings
-from fagchat.redaction import redact_value
+from fagchat import rasa_patches, settings
+from fagchat.stores.redaction import redact_value
 
 logger = logging.getLogger(__name__)
 
@@ -37,21 +37,6 @@ PG_CONNECT_TIMEOUT = 5  # seconds; an unreachable host must not hang a chat requ
 
 class TrackerStoreUnavailable(Exception):
     """The tracker database cannot be read or written; nothing was stored."""
-
-
-def fail_loudly(store: Any) -> None:
-    """Make Rasa's `FailSafeTrackerStore` re-raise errors instead of using memory.
-
-    Rasa builds the wrapper inside `Agent` with no way to configure it; its
-    `on_tracker_store_error` callback is the one hook it has, and a callback that raises
-    turns the silent fallback off (tests/test_faults.py pins this behaviour).
-    """
-    if isinstance(store, FailSafeTrackerStore) and store._on_tracker_store_error is not _reraise:
-        store._on_tracker_store_error = _reraise
-
-
-def _reraise(error: Exception) -> None:
-    raise error
 
 
 def _driver_detail(exc: Exception) -> str:
@@ -84,7 +69,7 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
     def __init__(self, domain: Optional[Domain] = None, **kwargs: Any) -> None:
         """Connect to the configured database (an SQLite file's folder is created)."""
         # Rasa passes the endpoint's url/host/... keys too; the setting is the one source.
-        url = make_url(kwargs.pop("url", None) or settings.get("FAGCHAT_DB_URL"))
+        url = make_url(kwargs.pop("url", None) or settings.current().str("FAGCHAT_DB_URL"))
         for key in ("host", "port", "db", "dialect", "username", "password", "login_db", "query"):
             kwargs.pop(key, None)
         if url.get_backend_name() == "sqlite" and url.database:
@@ -102,13 +87,7 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         )
         self.backend = url.get_backend_name()
         if self.backend == "postgresql":
-            # Rasa's engine has neither a connect timeout nor a liveness check.
-            engine_url = self.engine.url
-            self.engine.dispose()
-            options = create_engine_kwargs(engine_url)
-            options.setdefault("connect_args", {})["connect_timeout"] = PG_CONNECT_TIMEOUT
-            self.engine = sa.create_engine(engine_url, pool_pre_ping=True, **options)
-            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+            rasa_patches.rebuild_engine(self, PG_CONNECT_TIMEOUT)
         logger.info("tracker_store.ready backend=%s", self.backend)
 
     @contextlib.contextmanager
@@ -120,7 +99,9 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         except sa.exc.SQLAlchemyError as exc:
             logger.error(
                 "tracker_store.unavailable backend=%s error=%s detail=%s: the message was NOT stored",
-                self.backend, type(exc).__name__, _driver_detail(exc),
+                self.backend,
+                type(exc).__name__,
+                _driver_detail(exc),
             )
             raise TrackerStoreUnavailable(f"tracker database ({self.backend}) unavailable") from exc
 

@@ -18,15 +18,15 @@ import re
 import unicodedata
 from typing import Any, Dict, List, Optional, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-ACUTE_INTENT = "acute_danger"
-FALLBACK_INTENT = "nlu_fallback"
+from fagchat import vocabulary
+from fagchat.nlu.component import FromConfig
+
+ACUTE_INTENT = vocabulary.ACUTE_DANGER
+FALLBACK_INTENT = vocabulary.NLU_FALLBACK
 _FOLD = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "é": "e", "ä": "ae", "ö": "oe"})
 
 
@@ -38,11 +38,13 @@ def _p(pattern: str) -> "re.Pattern[str]":
 PERSON = r"(?:hende|ham|mig|os|dem|dig|barnet|boernene|boern|born|min\ klient|klienten|borgeren|patienten|familien|kvinden|manden)"
 LOCATION = r"""(?:doer\w*|dor\b|dore\w*|dooren|vindue\w*|rude\w*|hus\w*|lejlighed\w*|bolig\w*|opgang\w*|trappe\w*|gaard\w*|gade\w*
     |bil\w*|indkoersel\w*|have\w*|kontor\w*|skole\w*|institution\w*|boernehave\w*|vuggestue\w*|arbejd\w*|parkering\w*|station\w*
-    |supermarked\w*|butik\w*|bro\w*|gang\w*|reception\w*|venteva?erelse\w*|krisecent\w*|hjem\w*|matrikel\w*|kaelder\w*|soveva?erelse\w*)"""
+    |supermarked\w*|butik\w*|bro\w*|gang\w*|reception\w*|venteva?erelse\w*|krisecent\w*|hjem\w*|matrikel\w*|kaelder\w*|soveva?erelse\w*
+    |legeplads\w*|venteomraad\w*|postkass\w*|stue\w*|port\w*|badeva?erelse\w*|koekken\w*|altan\w*|carport\w*|skab\w*)"""
 DANGER = [
     # threats to kill, and threats on life
     _p(r"""\b(?:ihjel|draeb\w*|drab\b|myrd\w*|mord\b|doedstru\w*|dodstru\w*|ikke\ overlev\w*|skyde\w*|skyder|stikke\ \w+\ ned
         |kvael\w*|kvaler|livet\ af\ (?:sig|mig)\ selv|braende\ \w+\ ned|brande\ \w+\ ned|paa\ livet|livet\ ud\ af|i\ live|den\ sidste\ dag
+        |goere\ det\ af\ med|gjort\ det\ af\ med|(?:godnat|farvel)\ for\ sidste\ gang|aldrig\ (?:skal\ )?se\ \w+\ igen
         |(?:skal|vil|kommer\ til\ at)\ doe\b|doe\ i\ (?:dag|aften|nat)|i\ (?:dag|aften|nat)\ doer\ \w+|goer\ \w+\ noget\ ved\ (?:dem|hende|ham|barnet|boernene|os))"""),
     # suicide, the victim's or the perpetrator's
     _p(r"""\b(?:selvmord|tage\ (?:sit|mit|sig|dit)\ (?:eget\ )?liv|ikke\ vil\ leve|tager\ (?:sit|mit)\ (?:eget\ )?liv|vil\ ikke\ leve|ikke\ leve\ mere
@@ -51,57 +53,83 @@ DANGER = [
         |goere\ det\ i\ (?:aften|nat|dag)|ikke\ kan\ mere)"""),
     # weapons
     _p(r"""\b(?:kniv\w*|pistol\w*|gevae?r\w*|vaa?ben\w*|vapen|oekse\w*|boksejern|baseballbat\w*|koelle\w*|jernstang\w*|hammer\w*
-        |machete\w*|skydevaa?ben\w*|benzin\w*|skud\w*)"""),
+        |machete\w*|skydevaa?ben\w*|benzin\w*|skud\w*|\w*riffel\w*|\w*gevaer\w*)"""),
     # violence and being held
     _p(rf"""\b(?:sla+r|sparker|angrib\w*|overfal\w*|kvaeler|voldtag\w*|banker\ {PERSON}|taesker|taev\w*|sla+e?t|bloeder|bloder|blod
-        |slaar\ {PERSON}|holder\ {PERSON}\ fast|holdt\ fast|hiver\ i|river\ i|skubbe\w*|slaeb\w*)\b"""),
+        |slaar\ {PERSON}|holder\ {PERSON}\ fast|holdt\ fast|hiver\ i|river\ i|skubbe\w*|slaeb\w*
+        |(?:trykke\w*|presse\w*|maase\w*)\ \w+(?:\ \w+)?\ op\ (?:mod|ad)|kan\ ikke\ komme\ fri|blokerer\ (?:\w+\ ){0, 2}doer\w*)\b"""),
     _p(r"""\b(?:spaerret|spaeret|laast|laaset|lukket)\ (?:\w+\ )?inde\b|indespae\w*|ikke\ lade\ (?:mig|hende|ham|os)\ gaa|kan\ ikke\ (?:komme\ ud|slippe|komme\ vaek)
         |\bgidsel\b|\bfanget\b"""),
     # a child at risk
     _p(r"""\b(?:har|hentet|taget|tog|snuppet|bortfoer\w*|kidnap\w*|holder|har\ dem)\b.{0,40}\b(?:barnet|boernene|born|boern|datter\w*|soen\w*|pigen|drengen|baby\w*|ungerne|ungen|elev\w*)\b
         |\b(?:barnet|boernene|datter\w*|soen\w*)\ er\ (?:i\ fare|alene|forsvundet|taget|bortfoert)|aldrig\ (?:boernene|barnet|born)\ igen
-        |ikke\ afleveret\ (?:boernene|barnet|born)|aldrig\ ser\ (?:dem|hende|ham|boernene|barnet)\ igen|vil\ have\ barnet\ med"""),
+        |aldrig\ ser\ (?:dem|hende|ham|boernene|barnet)\ igen|vil\ have\ barnet\ med"""),
     # explicit danger and cries for help
     _p(r"\b(?:livsfa\w*|akut\ fare|i\ fare|fare\ for)\b"),
-    _p(r"^(?:hjaelp|hjalp|hjelp|hjael|help|sos)(?:\ ,|$|\ (?:han|hun|de|jeg|nu|politi\w*)|\ (?:mig|os)\b(?!\ (?:med|til|at)))|\b(?:hjaelp|hjelp|hjalp)\ (?:han|hun|de)\b"),
+    _p(
+        r"^(?:hjaelp|hjalp|hjelp|hjael|help|sos)(?:\ ,|$|\ (?:han|hun|de|jeg|nu|politi\w*)|\ (?:mig|os)\b(?!\ (?:med|til|at)))|\b(?:hjaelp|hjelp|hjalp)\ (?:han|hun|de)\b"
+    ),
 ]
 # Stalking itself, threats and violence in general: acute only with an explicit "now".
 NEEDS_NOW = [
     _p(r"\b(?:ring|ringer|tilkald)\ (?:til\ |efter\ )?(?:112|politiet|ambulance\w*)\b"),
     _p(r"\b(?:forfulgt|forfolgt|forf(?:oe|o|u)lge\w*|fulgt\ efter|jagtet|overvaag\w*)\b"),
     _p(r"\btru(?:er|ede|et|ende|sel)\b|\btrusl\w*|\bvold\w*|\bslaa\w*|\bbange\b|\bangst\b"),
+    # an ominous last word: acute when the message also says it is happening now
+    _p(r"\bdet\ er\ for\ sent\b|\bsidste\ gang\ (?:du|i)\ hoerer\b"),
 ]
 # Danger that the wording itself places in the present: someone at the door, breaking
 # in, following. These need no "nu" to be acute.
 DANGER_NOW = [
     # intrusion: at the door, breaking in, inside
     _p(r"""\b(?:bryd\w*\ ind|bryde\ \w+\ op|braekker|braeker|braekke\b|braekket|smadr\w*|dirk\w*|rode\w*\ ved|roder\ ved|hamre\w*|banke\w*\ paa|sparke\w*\ \w*\ ?doer\w*
-        |komme\ ind|kommet\ ind|paa\ vej\ (?:ind|op|hen|herhen|over)|er\ inde\ i|traeng\w*\ ind|laas\w*\ op|ringer\ paa
+        |komme[rt]?\ ind|(?:gaaet|koert|brudt|braget|smuttet)\ ind|paa\ vej\ (?:ind|op|hen|herhen|over|hjem\ til)|er\ inde\ i|traeng\w*\ ind|laas\w*\ op|ringer\ paa
+        |vil\ ikke\ gaa\b|gaar\ ikke\ (?:foer|for|igen)|frem\ og\ tilbage\ (?:uden\ ?for|foran|ved)|proever\ at\ komme\ (?:ind|forbi|op)
         |(?:aabne|aabner|river\ i|rive\ i|hiver\ i)\ (?:\w+\ ){0,2}(?:hoved)?doer\w*|nae?gter\ at\ gaa|er\ her\b)"""),
-    _p(rf"""\b(?:staar|star|staa|sidder|venter|holder|lurer|kigger|parkeret|haenger)\ (?:\w+\ ){{0,4}}
-        (?:uden\ ?for|udenfor|foran|ved|i|paa|nede\ i|bag|ind\ i|inde\ i|ud\ for)\ (?:\w+\ ){{0,2}}{LOCATION}"""),
-    _p(r"\b(?:staar|star|venter|lurer|holder|dukket\ op)\ (?:lige\ )?(?:ved|foran|uden\ ?for|udenfor|ude\ foran|paa|nede\ paa)\b"),
-    _p(r"\b(?:han|hun|de|udoeveren|stalkeren|eksen|ekskaeresten|nogen)\ (?:er|staar|star|venter|sidder|holder|lurer)\ (?:lige\ )?(?:her|herude|derude|udenfor|uden\ for|indenfor|bag\ (?:mig|hende|os))\b"),
+    _p(rf"""\b(?:staar|star|staa|sidder|venter|holder|lurer|kigger|parkeret|haenger|raaber|gaar\ rundt)\ (?:\w+\ ){{0,4}}
+        (?:uden\ ?for|udenfor|foran|ved|i|paa|nede\ i|oppe\ i|ude\ i|ude\ paa|bag|ind\ i|inde\ i|ud\ for)\ (?:\w+\ ){{0,2}}{LOCATION}"""),
+    _p(
+        r"\b(?:staar|star|venter|lurer|holder|dukket\ op)\ (?:lige\ )?(?:ved|foran|uden\ ?for|udenfor|ude\ foran|paa|nede\ paa)\b"
+    ),
+    _p(
+        r"\b(?:han|hun|de|udoeveren|stalkeren|eksen|ekskaeresten|nogen)\ (?:er|staar|star|venter|sidder|holder|lurer)\ (?:lige\ )?(?:her|herude|derude|udenfor|uden\ for|indenfor|bag\ (?:mig|hende|os))\b"
+    ),
     # followed, watched, found
     _p(r"""\b(?:foelger|folger|forfoelger|forfolger|forfulger|jagter|koerer|korer|loeber|lober)\ (?:\w+\ ){0,3}(?:efter|bag)\b|\bgaar\ \w+\ (?:meter\ )?bag\b
         |\bbag\ (?:mig|hende|os)\b|fundet\ ud\ af\ hvor\ (?:jeg|hun|han|vi|de)\ bor|hoere\w*\ ham|hore\w*\ ham|kan\ hoere"""),
-    _p(r"\b(?:han|hun|de)\ kommer\ (?:nu|herhen|hjem\ til|i\ aften|i\ nat)\b|\bkoerer\ rundt\ om\b|\bkoerer\ vaek\ med\b|\bi\ nat\ sker\ det\b"),
-    _p(r"\blader\ (?:mig|hende|ham|os|dem)\ ikke\ gaa\b|\bstillet\ sig\ (?:foran|i\ doer)|\bgemt\ (?:sig|mig)\b|\bgaar\ (?:han|hun)\ ind\b|\b(?:han|hun)\ er\ i\ (?:lejligheden|huset|hjemmet|boligen|opgangen|haven)\b"),
-    _p(r"\bved\ (?:praecis\ )?hvor\ (?:jeg|hun|du|vi)\ er\b|\bventer\ (?:paa|til)\ (?:at\ )?(?:hun|han|jeg|hende|mig|du)\b|\btoer\ ikke\ (?:forlade|gaa\ ud|gaa\ hjem|komme\ ud)"),
-    _p(r"\b(?:har|med|holder|peger\ med)\ (?:\w+\ )?(?:kniv\w*|pistol\w*|vaa?ben\w*|gevae?r\w*|oekse\w*)\ (?:fremme|i\ haanden|mod)\b"),
+    _p(
+        r"\b(?:han|hun|de)\ kommer\ (?:nu|herhen|hjem\ til|i\ aften|i\ nat)\b|\bkoerer\ rundt\ om\b|\bkoerer\ vaek\ med\b|\bi\ nat\ sker\ det\b"
+    ),
+    # a child not brought back, a door blocked: happening as the message is written
+    _p(r"""\bikke\ (?:har\ )?afleveret\ (?:\w+\ ){0,2}(?:boern\w*|barn\w*|born|\w*aarige|datter\w*|soen\w*|pige\w*|dreng\w*|baby\w*)
+        |\bblokerer\ (?:\w+\ ){0,2}(?:doer\w*|udgang\w*|vej\w*)|\bikke\ kan\ komme\ (?:ud|vaek|fri)\b"""),
+    _p(
+        r"\blader\ (?:mig|hende|ham|os|dem)\ ikke\ gaa\b|\bstillet\ sig\ (?:foran|i\ doer)|\bgemt\ (?:sig|mig)\b|\bgaar\ (?:han|hun)\ ind\b|\b(?:han|hun)\ er\ i\ (?:lejligheden|huset|hjemmet|boligen|opgangen|haven)\b"
+        r"|\b(?:han|hun)\ er\ (?:paa|ved|foran|uden\ ?for)\ (?:min\ |hendes\ |vores\ |deres\ )?(?:trappe\w*|doer\w*|opgang\w*|altan\w*|matrikel\w*|grund\w*)\b"
+    ),
+    _p(
+        r"\bved\ (?:praecis\ )?hvor\ (?:jeg|hun|du|vi)\ er\b|\bventer\ (?:paa|til)\ (?:at\ )?(?:hun|han|jeg|hende|mig|du)\b|\btoer\ ikke\ (?:forlade|gaa\ ud|gaa\ hjem|komme\ ud)"
+    ),
+    _p(
+        r"\b(?:har|med|holder|peger\ med)\ (?:\w+\ )?(?:kniv\w*|pistol\w*|vaa?ben\w*|gevae?r\w*|oekse\w*)\ (?:fremme|i\ haanden|mod)\b"
+    ),
 ]
 # Explicit signs that it is happening now (or is about to).
 NOW = _p(r"""\b(?:lige\ nu|netop\ nu|i\ dette\ oe?jeblik|herude|derude|her\ nu|er\ her|i\ nat|i\ aften|lige\ (?:bag|udenfor|uden|kommet|sendt|ringet|her)
     |er\ ved\ at|proever\ at|prover\ at|forsoeger\ at|paa\ vej|alene\ hjemme|er\ bange(?!\ for)|svarer\ ikke|minutter\ siden|i\ telefonen
-    |sidder\ her|bag\ mig|bloeder|bloder|kan\ ikke\ komme\ (?:ud|af\ med)|med\ det\ samme|skynd|kom\ nu)\b
+    |sidder\ her|bag\ mig|bloeder|bloder|kan\ ikke\ komme\ (?:ud|af\ med)|med\ det\ samme|skynd|kom\ nu
+    |de\ sidste\ \w+\ min\w*|lige\ (?:gaaet|koert|trykket|taget)|netop\ (?:koert|kommet|gaaet))\b
     |^(?:hjaelp|hjelp|hjalp)\b""")
 # Hypothetical framing: only an explicit "now" makes such a message acute.
 # "ikke akut", "ingen fare": the writer says it is not an emergency.
 NEGATED = _p(r"\b(?:ikke|ingen)\ (?:\w+\ ){0,3}(?:akut\w*|fare)\b")
-HYPOTHETICAL = _p(r"""\bhver\ (?:dag|morgen|aften|nat|uge|gang)\b|\bdagligt\b|(?:^|,\ )hvis\b|\bhvis\ der\b|\bhvad\ (?:\w+\ ){1,3}hvis\b|\bhvis\ (?:man|en\ |et\ |udoeveren|klienten|borgeren)|\ben\ dag\b
+HYPOTHETICAL = _p(r"""\bhver\ (?:dag|morgen|aften|nat|uge|gang)\b|\bhvert?\ (?:samvaer|weekend|besoeg|gang|maaned)\b|\bdagligt\b|(?:^|,\ )hvis\b|\bhvis\ der\b|\bhvad\ (?:\w+\ ){1,3}hvis\b|\bhvis\ (?:man|en\ |et\ |udoeveren|klienten|borgeren)|\ben\ dag\b
     |\bpaa\ et\ tidspunkt\b|\bfrygter\b|\bbange\ for\ at\b|\bi\ fremtiden\b""")
 # Words that only general questions use; they outweigh every sign of "now".
-TEXTBOOK = _p(r"\b(?:typisk\w*|hvor\ mange|generelt|tegn\ paa|i\ almindelighed|statistik\w*|forskellen\ paa|straffen\ for|i\ stil\ med)\b")
+TEXTBOOK = _p(
+    r"\b(?:typisk\w*|hvor\ mange|generelt|tegn\ paa|i\ almindelighed|statistik\w*|forskellen\ paa|straffen\ for|i\ stil\ med"
+    r"|rollespil\w*|drejebog\w*|oevelse\w*|oevelsen|temadag\w*|kursist\w*|undervis\w*|beredskabsplan\w*)\b"
+)
 # A bare "nu" counts too, except in "hvad kan politiet gøre nu" and the like.
 WEAK_NOW = _p(r"(?<!goere\ )(?<!gore\ )(?<!bruges\ )(?<!ske\ )\bnu\b")
 # General, procedural or hypothetical questions, worries, and events in the past.
@@ -193,23 +221,13 @@ def override_intent(message: Message, threshold: float = 0.5) -> Optional[str]:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class AcuteDangerDetector(GraphComponent):
+class AcuteDangerDetector(FromConfig):
     """Rasa NLU component: place it last in the pipeline, after FallbackClassifier."""
 
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "AcuteDangerDetector":
-        """Create the component (it has nothing to train or load)."""
-        return cls(config)
-
-    def __init__(self, config: Optional[Dict[Text, Any]] = None) -> None:
+    def __init__(self, config: Optional[Dict[Text, Any]] = None, *storage: Any) -> None:
         """Keep the fallback threshold (the FallbackClassifier's, set in config.yml)."""
-        self.threshold = float((config or {}).get("fallback_threshold", 0.5))
+        super().__init__(config or {})
+        self.threshold = float(self.config["fallback_threshold"])
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:

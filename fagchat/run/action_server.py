@@ -16,11 +16,11 @@ def main() -> None:
     """Create the action server app and serve it."""
     configure_logging()
     app = create_app("actions")
-    logging.getLogger(__name__).info("action_server.start port=%s", settings.get("FAGCHAT_ACTIONS_PORT"))
+    logging.getLogger(__name__).info("action_server.start port=%s", settings.current().str("FAGCHAT_ACTIONS_PORT"))
     app.run(
-        host=settings.get("FAGCHAT_HOST"),
-        port=settings.get_int("FAGCHAT_ACTIONS_PORT"),
-        workers=settings.get_int("FAGCHAT_ACTIONS_WORKERS"),
+        host=settings.current().str("FAGCHAT_HOST"),
+        port=settings.current().int("FAGCHAT_ACTIONS_PORT"),
+        workers=settings.current().int("FAGCHAT_ACTIONS_WORKERS"),
         access_log=False,
     )
 

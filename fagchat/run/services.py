@@ -1,8 +1,8 @@
 """Local PostgreSQL and Redis servers for scale-out mode: install, start, stop.
 
-    python -m fagchat.services up      # install if missing, init, start; print the settings
-    python -m fagchat.services down    # stop both
-    python -m fagchat.services status
+    python -m fagchat.run.services up      # install if missing, init, start; print the settings
+    python -m fagchat.run.services down    # stop both
+    python -m fagchat.run.services status
 
 The servers are Debian's packages (`postgresql`, `redis-server`, installed with apt-get
 when missing), started on loopback only, on the ports of `FAGCHAT_DB_URL` (when it is a
@@ -28,7 +28,7 @@ from urllib.parse import urlparse
 
 from fagchat import settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = settings.ROOT
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -44,6 +44,7 @@ def _apt_install(*packages: str) -> None:
 
 def pg_bin() -> Path:
     """The folder of PostgreSQL's server programs, installing the package if needed."""
+
     def find() -> Optional[Path]:
         found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
         return Path(found[-1]).parent if found else None
@@ -83,8 +84,11 @@ class Postgres:
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(
-            _as_postgres([str(pg_bin() / args[0]), *args[1:]]), check=check,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            _as_postgres([str(pg_bin() / args[0]), *args[1:]]),
+            check=check,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
 
     def init(self) -> None:
@@ -97,8 +101,9 @@ class Postgres:
             shutil.chown(self.dir, "postgres", "postgres")
             shutil.chown(self.data, "postgres", "postgres")
         self.data.chmod(0o700)
-        self._run("initdb", "-D", str(self.data), "-U", self.user, "--auth=trust", "-E", "UTF8",
-                  "--no-locale", "--no-sync")
+        self._run(
+            "initdb", "-D", str(self.data), "-U", self.user, "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"
+        )
 
     def running(self) -> bool:
         """Whether the server is up."""
@@ -115,8 +120,20 @@ class Postgres:
                 f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data} "
                 "-c max_connections=400 -c shared_buffers=128MB"
             )
-            result = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options,
-                               "-w", "-t", "60", "start", check=False)
+            result = self._run(
+                "pg_ctl",
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.log),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+                check=False,
+            )
             if result.returncode != 0:
                 raise RuntimeError(f"PostgreSQL did not start:\n{result.stdout}\n{self._log_tail()}")
         self._create_database()
@@ -176,9 +193,27 @@ class Redis:
         self.dir.mkdir(parents=True, exist_ok=True)
         if self.pid() is None:
             subprocess.run(
-                [redis_bin(), "--port", str(self.port), "--bind", "127.0.0.1", "--protected-mode", "yes",
-                 "--save", "", "--appendonly", "no", "--daemonize", "yes", "--dir", str(self.dir),
-                 "--pidfile", str(self.pidfile), "--logfile", str(self.log)],
+                [
+                    redis_bin(),
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--protected-mode",
+                    "yes",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--daemonize",
+                    "yes",
+                    "--dir",
+                    str(self.dir),
+                    "--pidfile",
+                    str(self.pidfile),
+                    "--logfile",
+                    str(self.log),
+                ],
                 check=True,
             )
         import redis
@@ -209,12 +244,14 @@ class Redis:
 
 def from_settings() -> "tuple[Optional[Postgres], Redis]":
     """The servers the current settings name (PostgreSQL only for a local postgresql:// URL)."""
-    base = ROOT / settings.get("FAGCHAT_VAR_DIR") / "services"
-    db = urlparse(settings.get("FAGCHAT_DB_URL"))
+    base = ROOT / settings.current().str("FAGCHAT_VAR_DIR") / "services"
+    db = urlparse(settings.current().str("FAGCHAT_DB_URL"))
     postgres = None
     if db.scheme.startswith("postgresql") and db.hostname in LOCAL_HOSTS:
-        postgres = Postgres(base / "postgres", db.port or 5432, db.username or "fagchat", db.path.lstrip("/") or "fagchat")
-    redis_url = urlparse(settings.get("FAGCHAT_REDIS_URL"))
+        postgres = Postgres(
+            base / "postgres", db.port or 5432, db.username or "fagchat", db.path.lstrip("/") or "fagchat"
+        )
+    redis_url = urlparse(settings.current().str("FAGCHAT_REDIS_URL"))
     if redis_url.hostname not in LOCAL_HOSTS:
         raise SystemExit("FAGCHAT_REDIS_URL is not on this machine: nothing to start.")
     return postgres, Redis(base / "redis", redis_url.port or 6379)

@@ -1,0 +1,115 @@
+"""The channel's routes: messages, feedback, health; security headers; the server's hardening.
+
+Compared with the stock REST channel it validates every request (requests.py), answers
+slow or failed turns with something useful (turns.py), fails loudly when the tracker
+database or the lock store is down, and logs without user text: the stock channel logs
+the raw message on failure.
+"""
+
+import logging
+from typing import Any, Awaitable, Callable
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from fagchat import httpkit, rasa_patches, settings
+from fagchat.channel import requests
+from fagchat.channel.feedback import store_feedback
+from fagchat.channel.turns import Turns, bot
+from fagchat.stores.lock_store import LockStoreUnavailable
+from fagchat.stores.tracker_store import TrackerStoreUnavailable
+from fagchat.text import conversation_ref
+
+logger = logging.getLogger("fagchat.channel")
+
+HEADERS = {
+    **httpkit.SECURITY_HEADERS,
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+}
+EMPTY = "Din besked er tom. Skriv dit spørgsmål, så hjælper jeg gerne."
+
+
+class FagchatInput(RestInput):
+    """Hardened REST channel for the web widget."""
+
+    @classmethod
+    def name(cls) -> str:
+        """Name used in the URL: /webhooks/fagchat/."""
+        return "fagchat"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """Create the channel's routes; settings are read once, here."""
+        env = settings.current()
+        max_body, max_chars = env.int("FAGCHAT_MAX_BODY_BYTES"), env.int("FAGCHAT_MAX_MESSAGE_CHARS")
+        turns = Turns(env.float("FAGCHAT_HOLDING_SECONDS"))
+        bp = Blueprint("fagchat_channel", __name__)
+
+        @bp.listener("before_server_start")
+        async def start(app: Any, _loop: Any) -> None:
+            # Once per Rasa worker, before the first message (fagchat/rasa_patches.py).
+            rasa_patches.install()
+            rasa_patches.harden_server_app(app, max_body, handle_error)
+
+        @bp.middleware("response")
+        async def security_headers(request: Request, answer: HTTPResponse) -> None:
+            httpkit.add_headers(answer, HEADERS)
+
+        @bp.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @bp.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            payload = requests.parse_body(request, max_body)
+            if isinstance(payload, HTTPResponse):
+                return payload
+            sender = payload.get("sender")
+            if not requests.valid_sender(sender):
+                return httpkit.json_error(400, "invalid_sender", "Samtalen kunne ikke genkendes. Start en ny samtale.")
+            text = requests.message_text(payload.get("message"), max_chars)
+            if isinstance(text, HTTPResponse):
+                return text
+            if not text:
+                return response.json([bot(sender, EMPTY)])
+            messages = await turns.handle(request.app.ctx.agent, on_new_message, sender, text, self.name())
+            return response.json(messages)
+
+        @bp.route("/feedback", methods=["POST"])
+        async def feedback(request: Request) -> HTTPResponse:
+            payload = requests.parse_body(request, max_body)
+            if isinstance(payload, HTTPResponse):
+                return payload
+            sender, value, article = (payload.get(k) for k in ("sender", "value", "article"))
+            if not requests.valid_sender(sender):
+                return httpkit.json_error(400, "invalid_sender", "Samtalen kunne ikke genkendes.")
+            if value not in ("up", "down"):
+                return httpkit.json_error(400, "invalid_value", "Feedback skal være 👍 eller 👎.")
+            if not requests.valid_article(article):
+                return httpkit.json_error(400, "invalid_article", "Ukendt svar.")
+            try:
+                await store_feedback(request.app.ctx.agent, sender, value, article)
+            except Exception as exc:  # noqa: BLE001 - storage down: say so, never a traceback
+                if not isinstance(exc, (TrackerStoreUnavailable, LockStoreUnavailable)):
+                    logger.error(
+                        "feedback.failed conversation=%s error=%s", conversation_ref(sender), type(exc).__name__
+                    )
+                return httpkit.json_error(
+                    503, "storage_unavailable", "Din vurdering kunne ikke gemmes lige nu. Prøv igen om lidt."
+                )
+            logger.info("feedback.stored conversation=%s value=%s article=%s", conversation_ref(sender), value, article)
+            return response.json({"ok": True})
+
+        return bp
+
+
+def handle_error(request: Request, exception: Exception) -> HTTPResponse:
+    """Answer any error of the Rasa server with a Danish JSON message, never a traceback."""
+    status = httpkit.error_status(exception)
+    code, message = httpkit.describe(status)
+    if status >= 500:
+        httpkit.log_server_error(logger, "channel.error", request, exception)
+    return httpkit.json_error(status, code, message, {**HEADERS, **httpkit.exception_headers(exception)})

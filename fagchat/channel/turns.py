@@ -1,0 +1,151 @@
+"""One message's way through Rasa, and what the user sees when it is slow or fails.
+
+The processing runs as a task of its own. When it takes longer than the holding time the
+user gets a holding answer now and the real answer with the next message; the task is
+never cancelled or repeated, so no action runs twice, and it keeps the conversation's
+lock until it is done. When the bot produced nothing (the action server is down) or the
+message could not be stored (database or Redis down), the user gets the domain's contact
+details, which need no action server.
+"""
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Dict, List
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+from fagchat.channel.requests import guard_command
+from fagchat.stores.lock_store import LockStoreUnavailable
+from fagchat.stores.tracker_store import TrackerStoreUnavailable
+from fagchat.text import conversation_ref
+from fagchat.vocabulary import UTTER_SERVICE_UNAVAILABLE
+
+logger = logging.getLogger("fagchat.channel")
+
+# Said before the domain's contact details (utter_service_unavailable) in each case.
+NOT_STORED = "Din besked blev ikke gemt, fordi vi har en teknisk fejl lige nu. Skriv den gerne igen om lidt."
+HOLDING = (
+    "Det tager længere tid end normalt at finde svaret. Det kommer, når du skriver igen om "
+    "lidt – du kan også kontakte os direkte."
+)
+LATE = "Her er svaret på din forrige besked:"
+LATE_TTL = 600.0  # seconds an undelivered late answer is kept for the next message
+OnMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+@dataclass
+class Outcome:
+    """What processing one message gave: the bot's messages, or that nothing was stored."""
+
+    messages: List[Dict[str, Any]] = field(default_factory=list)
+    stored: bool = True
+
+
+@dataclass
+class Turn:
+    """One message being processed, possibly longer than the holding time."""
+
+    task: "asyncio.Future[Outcome]"
+    started: float = field(default_factory=time.monotonic)
+
+
+def bot(sender: str, text: str) -> Dict[str, Any]:
+    """A bot message in the REST channel's form."""
+    return {"recipient_id": sender, "text": text}
+
+
+def merge_custom(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Attach a custom-only message (article id) to the bot message before it.
+
+    Rasa's collecting channel sends `custom` data as a message of its own; the widget
+    needs it on the answer it belongs to, to tie 👍/👎 to the article shown.
+    """
+    merged: List[Dict[str, Any]] = []
+    for message in messages:
+        if merged and set(message) <= {"recipient_id", "custom"} and "custom" in message:
+            merged[-1].setdefault("custom", {}).update(message["custom"])
+        else:
+            merged.append(dict(message))
+    return merged
+
+
+def fallback_text(agent: Any) -> str:
+    """The domain's contact-details response: it needs no action server."""
+    try:
+        return agent.domain.responses[UTTER_SERVICE_UNAVAILABLE][0]["text"]
+    except (AttributeError, KeyError, IndexError):
+        return "Beklager, der skete en fejl. Ved akut fare: ring 112."
+
+
+def answer(agent: Any, sender: str, outcome: Outcome) -> List[Dict[str, Any]]:
+    """The messages for the user: the bot's, or a Danish explanation with contact details."""
+    if not outcome.stored:
+        return [bot(sender, f"{NOT_STORED}\n\n{fallback_text(agent)}")]
+    if not outcome.messages:
+        logger.warning("chat.no_answer conversation=%s: sent contact details", conversation_ref(sender))
+        return [bot(sender, fallback_text(agent))]
+    return outcome.messages
+
+
+async def process(agent: Any, on_new_message: OnMessage, sender: str, text: str, channel: str) -> Outcome:
+    """Process one message; never raises: failures become an outcome."""
+    collector = CollectingOutputChannel()
+    try:
+        text = await guard_command(agent, sender, text)
+        await on_new_message(UserMessage(text, collector, sender, input_channel=channel))
+    except (TrackerStoreUnavailable, LockStoreUnavailable):
+        # The store has logged the ERROR; the user is told the message was not kept.
+        logger.error("chat.not_stored conversation=%s", conversation_ref(sender))
+        return Outcome(stored=False)
+    except Exception as exc:  # noqa: BLE001 - the user must get an answer whatever failed
+        # The exception text can quote the message, so log its type only.
+        logger.error("chat.failed conversation=%s error=%s", conversation_ref(sender), type(exc).__name__)
+        logger.debug("chat.failed traceback", exc_info=True)
+    return Outcome(messages=merge_custom(collector.messages))
+
+
+class Turns:
+    """The turns of this worker: answers within the holding time, late answers after it."""
+
+    def __init__(self, holding_seconds: float) -> None:
+        """Wait up to `holding_seconds` for an answer before sending the holding answer."""
+        self.holding_seconds = holding_seconds
+        self._late: Dict[str, List[Turn]] = {}
+
+    async def handle(
+        self, agent: Any, on_new_message: OnMessage, sender: str, text: str, channel: str
+    ) -> List[Dict[str, Any]]:
+        """Run the message through Rasa and return what the user should see now."""
+        turn = Turn(asyncio.ensure_future(process(agent, on_new_message, sender, text, channel)))
+        await asyncio.wait({turn.task}, timeout=self.holding_seconds)
+        late = self._take_late(sender, agent)
+        if not turn.task.done():
+            logger.warning("chat.holding conversation=%s: sent the holding answer", conversation_ref(sender))
+            self._keep_late(sender, turn)
+            return late + [bot(sender, f"{HOLDING}\n\n{fallback_text(agent)}")]
+        return late + answer(agent, sender, turn.task.result())
+
+    def _keep_late(self, sender: str, turn: Turn) -> None:
+        """Keep a slow turn until its answer goes out with the sender's next message."""
+        self._late.setdefault(sender, []).append(turn)
+        asyncio.get_running_loop().call_later(LATE_TTL + 1, self._expire_late, sender)
+
+    def _expire_late(self, sender: str) -> None:
+        """Forget late answers nobody came back for (memory stays bounded)."""
+        turns = [t for t in self._late.get(sender, []) if time.monotonic() - t.started < LATE_TTL]
+        if turns:
+            self._late[sender] = turns
+        else:
+            self._late.pop(sender, None)
+
+    def _take_late(self, sender: str, agent: Any) -> List[Dict[str, Any]]:
+        """The answers of earlier slow turns that have finished since, in order."""
+        turns = self._late.get(sender)
+        messages: List[Dict[str, Any]] = []
+        while turns and turns[0].task.done():
+            messages += answer(agent, sender, turns.pop(0).task.result())
+        if turns is not None and not turns:
+            self._late.pop(sender, None)
+        return [bot(sender, LATE)] + messages if messages else []

