@@ -55,7 +55,7 @@ format: venv ## Apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 unit: venv ## The tests that need no trained model and no servers (well under a minute)
-	$(PY) -m pytest -m "not integration and not browser and not model" $(ARGS)
+	$(PY) -m pytest -n 2 -m "not integration and not browser and not model" $(ARGS)
 
 pytest: train browser-deps ## Only the pytest suite
 	$(PY) -m pytest $(ARGS)

@@ -44,7 +44,7 @@ DANGER = [
     # threats to kill, and threats on life
     _p(r"""\b(?:ihjel|draeb\w*|drab\b|myrd\w*|mord\b|doedstru\w*|dodstru\w*|ikke\ overlev\w*|skyde\w*|skyder|stikke\ \w+\ ned
         |kvael\w*|kvaler|livet\ af\ (?:sig|mig)\ selv|braende\ \w+\ ned|brande\ \w+\ ned|paa\ livet|livet\ ud\ af|i\ live|den\ sidste\ dag
-        |goere\ det\ af\ med|gjort\ det\ af\ med|(?:godnat|farvel)\ for\ sidste\ gang|aldrig\ (?:skal\ )?se\ \w+\ igen
+        |goere\ det\ af\ med|gjort\ det\ af\ med|(?:godnat|farvel)\ for\ sidste\ gang|aldrig\ (?:skal\ )?se\ (?:barnet|boernene|born|\w+\ (?:datter|soen|boern|barn))\ igen
         |(?:skal|vil|kommer\ til\ at)\ doe\b|doe\ i\ (?:dag|aften|nat)|i\ (?:dag|aften|nat)\ doer\ \w+|goer\ \w+\ noget\ ved\ (?:dem|hende|ham|barnet|boernene|os))"""),
     # suicide, the victim's or the perpetrator's
     _p(r"""\b(?:selvmord|tage\ (?:sit|mit|sig|dit)\ (?:eget\ )?liv|ikke\ vil\ leve|tager\ (?:sit|mit)\ (?:eget\ )?liv|vil\ ikke\ leve|ikke\ leve\ mere
@@ -82,10 +82,12 @@ NEEDS_NOW = [
 # in, following. These need no "nu" to be acute.
 DANGER_NOW = [
     # intrusion: at the door, breaking in, inside
-    _p(r"""\b(?:bryd\w*\ ind|bryde\ \w+\ op|braekker|braeker|braekke\b|braekket|smadr\w*|dirk\w*|rode\w*\ ved|roder\ ved|hamre\w*|banke\w*\ paa|sparke\w*\ \w*\ ?doer\w*
-        |komme[rt]?\ ind|(?:gaaet|koert|brudt|braget|smuttet)\ ind|paa\ vej\ (?:ind|op|hen|herhen|over|hjem\ til)|er\ inde\ i|traeng\w*\ ind|laas\w*\ op|ringer\ paa
-        |vil\ ikke\ gaa\b|gaar\ ikke\ (?:foer|for|igen)|frem\ og\ tilbage\ (?:uden\ ?for|foran|ved)|proever\ at\ komme\ (?:ind|forbi|op)
-        |(?:aabne|aabner|river\ i|rive\ i|hiver\ i)\ (?:\w+\ ){0,2}(?:hoved)?doer\w*|nae?gter\ at\ gaa|er\ her\b)"""),
+    _p(rf"""\b(?:bryd\w*\ ind|bryde\ \w+\ op|braekker|braeker|braekke\b|braekket|smadr\w*|dirk\w*|rode\w*\ ved|roder\ ved|hamre\w*|banke\w*\ paa|sparke\w*\ \w*\ ?doer\w*
+        |komme\ ind(?!\ (?:paa|i)\ (?:et\ |en\ )?(?:krisecent\w*|forloeb\w*|behandling\w*|betragtning|ordning\w*|tilbud\w*))|kommet\ ind|kommer\ ind\ nu|(?:brudt|braget)\ ind|(?:gaaet|koert)\ ind\ (?:paa|i|gennem)\ (?:\w+\ ){{0,2}}{LOCATION}
+        |paa\ vej\ (?:ind|op|hen|herhen|over|hjem\ til)|er\ inde\ i|traeng\w*\ ind|laas\w*\ op|ringer\ paa
+        |vil\ ikke\ gaa(?:\ (?:igen|derfra|herfra|vaek))?(?:\ ,|$)|gaar\ ikke\ foer|frem\ og\ tilbage\ (?:uden\ ?for|foran|ved)
+        |\b(?:han|eksen|udoeveren|stalkeren|manden|faren|faderen)\ (?:\w+\ )?proever\ at\ komme\ (?:ind|forbi)
+        |(?:aabne|aabner|river\ i|rive\ i|hiver\ i)\ (?:\w+\ ){{0,2}}(?:hoved)?doer\w*|nae?gter\ at\ gaa|er\ her\b)"""),
     _p(rf"""\b(?:staar|star|staa|sidder|venter|holder|lurer|kigger|parkeret|haenger|raaber|gaar\ rundt)\ (?:\w+\ ){{0,4}}
         (?:uden\ ?for|udenfor|foran|ved|i|paa|nede\ i|oppe\ i|ude\ i|ude\ paa|bag|ind\ i|inde\ i|ud\ for)\ (?:\w+\ ){{0,2}}{LOCATION}"""),
     _p(
@@ -102,10 +104,10 @@ DANGER_NOW = [
     ),
     # a child not brought back, a door blocked: happening as the message is written
     _p(r"""\bikke\ (?:har\ )?afleveret\ (?:\w+\ ){0,2}(?:boern\w*|barn\w*|born|\w*aarige|datter\w*|soen\w*|pige\w*|dreng\w*|baby\w*)
-        |\bblokerer\ (?:\w+\ ){0,2}(?:doer\w*|udgang\w*|vej\w*)|\bikke\ kan\ komme\ (?:ud|vaek|fri)\b"""),
+        |\bblokerer\ (?:\w+\ ){0,2}(?:doer\w*|udgang\w*)"""),
     _p(
         r"\blader\ (?:mig|hende|ham|os|dem)\ ikke\ gaa\b|\bstillet\ sig\ (?:foran|i\ doer)|\bgemt\ (?:sig|mig)\b|\bgaar\ (?:han|hun)\ ind\b|\b(?:han|hun)\ er\ i\ (?:lejligheden|huset|hjemmet|boligen|opgangen|haven)\b"
-        r"|\b(?:han|hun)\ er\ (?:paa|ved|foran|uden\ ?for)\ (?:min\ |hendes\ |vores\ |deres\ )?(?:trappe\w*|doer\w*|opgang\w*|altan\w*|matrikel\w*|grund\w*)\b"
+        r"|\b(?:han|hun)\ er\ (?:paa|ved|foran|uden\ ?for)\ (?:min\ |hendes\ |vores\ |deres\ )?(?:trappe\w*|doer\w*|opgang\w*|altan\w*|matrikel\w*)\b"
     ),
     _p(
         r"\bved\ (?:praecis\ )?hvor\ (?:jeg|hun|du|vi)\ er\b|\bventer\ (?:paa|til)\ (?:at\ )?(?:hun|han|jeg|hende|mig|du)\b|\btoer\ ikke\ (?:forlade|gaa\ ud|gaa\ hjem|komme\ ud)"
@@ -118,7 +120,7 @@ DANGER_NOW = [
 NOW = _p(r"""\b(?:lige\ nu|netop\ nu|i\ dette\ oe?jeblik|herude|derude|her\ nu|er\ her|i\ nat|i\ aften|lige\ (?:bag|udenfor|uden|kommet|sendt|ringet|her)
     |er\ ved\ at|proever\ at|prover\ at|forsoeger\ at|paa\ vej|alene\ hjemme|er\ bange(?!\ for)|svarer\ ikke|minutter\ siden|i\ telefonen
     |sidder\ her|bag\ mig|bloeder|bloder|kan\ ikke\ komme\ (?:ud|af\ med)|med\ det\ samme|skynd|kom\ nu
-    |de\ sidste\ \w+\ min\w*|lige\ (?:gaaet|koert|trykket|taget)|netop\ (?:koert|kommet|gaaet))\b
+    |de\ sidste\ \w+\ min\w*|lige\ (?:gaaet|koert|trykket|taget)|netop\ (?:koert|kommet|gaaet)|ikke\ kan\ komme\ (?:ud|vaek|fri))\b
     |^(?:hjaelp|hjelp|hjalp)\b""")
 # Hypothetical framing: only an explicit "now" makes such a message acute.
 # "ikke akut", "ingen fare": the writer says it is not an emergency.

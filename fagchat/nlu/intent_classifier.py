@@ -10,10 +10,13 @@ The text is folded first (lowercase, æ→ae, ø→oe, å→aa, accents off; `da
 "hvornaar" and "hvornår" are the same word. Character n-grams within word boundaries
 carry typos and inflections; word uni- and bigrams carry the phrases.
 
-When the pipeline has the SentenceMeaningFeaturizer before it, its dense vector (the
-meaning of the whole message and of its question) is appended to the n-grams, scaled by
-`meaning_weight`; with `question_ngrams` the n-grams of the question part are added as a
-block of their own, so a long story does not drown the question (README: the figures).
+When the pipeline has the SentenceMeaningFeaturizer before it, a second logistic
+regression reads its dense vector (the meaning of the whole message and of its question
+part), and the two models vote: the intent probabilities are the normalised weighted
+geometric mean of theirs (`meaning_weight` is the meaning model's weight; 0 turns it off).
+Two models that train separately were as good as one model over both feature sets in
+5-fold cross-validation (0.914 against 0.910) and train in a fraction of the time; the
+n-grams of the question part (`question_ngrams`) added nothing there (README: figures).
 
 The fitted model is stored as plain arrays (JSON + NumPy without pickle): loading a
 model never runs code from the model file.
@@ -76,10 +79,11 @@ class LinearIntentClassifier(FromConfig, IntentClassifier):
             # Inverse regularisation strength; 30-100 scored alike, 100 slightly best.
             "C": 100.0,
             "ranking_length": 10,
-            # Scale of the sentence-meaning features against the n-grams (0: not used).
-            "meaning_weight": 2.0,
+            # Weight of the sentence-meaning model's vote against the n-gram model's (0: off).
+            "meaning_weight": 1.0,
+            "meaning_C": 100.0,
             # N-grams of the question part of a case description, as a block of their own.
-            "question_ngrams": True,
+            "question_ngrams": False,
         }
 
     def __init__(
@@ -90,6 +94,7 @@ class LinearIntentClassifier(FromConfig, IntentClassifier):
         vecs: Optional[List[TfidfVectorizer]] = None,
         clf: Optional[LogisticRegression] = None,
         meaning_dim: int = 0,
+        meaning_clf: Optional[LogisticRegression] = None,
     ) -> None:
         self.config = {**self.get_default_config(), **config}
         self._storage = model_storage
@@ -97,6 +102,7 @@ class LinearIntentClassifier(FromConfig, IntentClassifier):
         self.vecs = vecs
         self.clf = clf
         self.meaning_dim = meaning_dim  # length of the meaning vector trained with (0: none)
+        self.meaning_clf = meaning_clf
 
     def _ngrams(self, texts: List[str], fit: bool = False) -> sp.csr_matrix:
         """N-gram blocks: the whole text's, then (if configured) its question part's."""
@@ -110,50 +116,51 @@ class LinearIntentClassifier(FromConfig, IntentClassifier):
             blocks += [v.transform(asked) for v in self.vecs]
         return sp.hstack(blocks).tocsr()
 
-    def _meaning(self, messages: List[Message]) -> Optional[sp.csr_matrix]:
-        """The sentence-meaning block, scaled; None when not configured or not present."""
-        weight = float(self.config["meaning_weight"])
-        if weight <= 0 or not self.meaning_dim:
-            return None
+    def _meaning(self, messages: List[Message]) -> np.ndarray:
+        """The sentence-meaning vectors; zeros for a message that came without one."""
         rows = []
         for message in messages:
             vector = sentence_features(message)
             if vector is None or vector.shape[0] != self.meaning_dim:
-                # Trained with meaning features but none came: the n-grams decide alone.
                 vector = np.zeros(self.meaning_dim, dtype=np.float32)
             rows.append(vector)
-        return sp.csr_matrix(np.vstack(rows) * weight)
-
-    def _features(self, messages: List[Message], fit: bool = False) -> sp.csr_matrix:
-        blocks = [self._ngrams([m.get(TEXT) or "" for m in messages], fit)]
-        meaning = self._meaning(messages)
-        if meaning is not None:
-            blocks.append(meaning)
-        return sp.hstack(blocks).tocsr()
+        return np.vstack(rows)
 
     def train(self, training_data: TrainingData) -> Resource:
-        """Fit the vectorizers and the classifier on the intent examples."""
+        """Fit the vectorizers, the n-gram model and (with meaning features) the meaning model."""
         examples = [m for m in training_data.intent_examples if m.get(TEXT) and m.get(INTENT)]
         if not examples:
             logger.debug("No intent examples: %s is not trained.", self.__class__.__name__)
             return self._resource
+        labels = [m.get(INTENT) for m in examples]
         self.vecs = vectorizers(self.config)
+        ngrams = self._ngrams([m.get(TEXT) for m in examples], fit=True)
+        self.clf = _logistic(self.config["C"]).fit(ngrams, labels)
         first = sentence_features(examples[0])
         self.meaning_dim = int(first.shape[0]) if first is not None and self.config["meaning_weight"] > 0 else 0
-        features = self._features(examples, fit=True)
-        self.clf = LogisticRegression(
-            C=float(self.config["C"]), max_iter=3000, multi_class="multinomial", random_state=42
+        self.meaning_clf = (
+            _logistic(self.config["meaning_C"]).fit(self._meaning(examples), labels) if self.meaning_dim else None
         )
-        self.clf.fit(features, [m.get(INTENT) for m in examples])
         self.persist()
         return self._resource
 
+    def probabilities(self, messages: List[Message]) -> np.ndarray:
+        """Intent probabilities per message (columns in `self.clf.classes_` order)."""
+        log_p = self.clf.predict_log_proba(self._ngrams([m.get(TEXT) or "" for m in messages]))
+        if self.meaning_clf is not None:
+            weight = float(self.config["meaning_weight"])
+            # A weighted geometric mean, renormalised: the confidence scale stays that of
+            # one model, which the fallback threshold (config.yml) was set for.
+            log_p = (log_p + weight * self.meaning_clf.predict_log_proba(self._meaning(messages))) / (1 + weight)
+        log_p -= log_p.max(axis=1, keepdims=True)
+        p = np.exp(log_p)
+        return p / p.sum(axis=1, keepdims=True)
+
     def process(self, messages: List[Message]) -> List[Message]:
         """Set the intent and the ranking (highest probability first)."""
-        if self.clf is None:
+        if self.clf is None or not messages:
             return messages
-        probabilities = self.clf.predict_proba(self._features(messages))
-        for message, row in zip(messages, probabilities):
+        for message, row in zip(messages, self.probabilities(messages)):
             order = np.argsort(-row)[: int(self.config["ranking_length"]) or len(row)]
             ranking = [{INTENT_NAME_KEY: str(self.clf.classes_[i]), "confidence": float(row[i])} for i in order]
             message.set(INTENT, ranking[0], add_to_output=True)
@@ -173,12 +180,15 @@ class LinearIntentClassifier(FromConfig, IntentClassifier):
                 "meaning_dim": self.meaning_dim,
             }
             (Path(directory) / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+            meaning = self.meaning_clf
             np.savez(
                 Path(directory) / "arrays.npz",
                 idf_char=self.vecs[0].idf_,
                 idf_word=self.vecs[1].idf_,
                 coef=self.clf.coef_,
                 intercept=self.clf.intercept_,
+                meaning_coef=meaning.coef_ if meaning is not None else np.zeros((0, 0)),
+                meaning_intercept=meaning.intercept_ if meaning is not None else np.zeros(0),
             )
 
     @classmethod
@@ -198,13 +208,25 @@ class LinearIntentClassifier(FromConfig, IntentClassifier):
                 with np.load(Path(directory) / "arrays.npz", allow_pickle=False) as arrays:
                     idf = [arrays["idf_char"], arrays["idf_word"]]
                     coef, intercept = arrays["coef"], arrays["intercept"]
+                    meaning_coef, meaning_intercept = arrays["meaning_coef"], arrays["meaning_intercept"]
         except (ValueError, FileNotFoundError):
             logger.warning("No trained %s in the model: intents will not be classified.", cls.__name__)
             return cls(config, model_storage, resource)
         vecs = vectorizers(config, meta["vocabularies"])
         for vec, weights in zip(vecs, idf):
             vec.idf_ = weights
-        clf = LogisticRegression(multi_class="multinomial")
-        clf.classes_ = np.array(meta["classes"])
-        clf.coef_, clf.intercept_ = coef, intercept
-        return cls(config, model_storage, resource, vecs, clf, int(meta.get("meaning_dim", 0)))
+        clf = _fitted(meta["classes"], coef, intercept)
+        meaning_clf = _fitted(meta["classes"], meaning_coef, meaning_intercept) if meaning_coef.size else None
+        return cls(config, model_storage, resource, vecs, clf, int(meta.get("meaning_dim", 0)), meaning_clf)
+
+
+def _logistic(C: float) -> LogisticRegression:
+    return LogisticRegression(C=float(C), max_iter=3000, multi_class="multinomial", random_state=42)
+
+
+def _fitted(classes: List[str], coef: np.ndarray, intercept: np.ndarray) -> LogisticRegression:
+    """A logistic regression rebuilt from its stored arrays."""
+    clf = LogisticRegression(multi_class="multinomial")
+    clf.classes_ = np.array(classes)
+    clf.coef_, clf.intercept_ = coef, intercept
+    return clf

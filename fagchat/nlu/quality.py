@@ -23,6 +23,7 @@ from fagchat.nlu.testsets import HELDOUT_SETS, SAFETY_SETS, Question, read_lines
 
 ROOT = settings.ROOT
 ACUTE = vocabulary.ACUTE_DANGER
+CROSSVAL_SEED = 0
 
 
 class Parsed(NamedTuple):
@@ -126,25 +127,17 @@ def crossval_report(out: Path) -> Tuple[float, str]:
 
 
 def run_crossval(folds: int, out: Path, config: Path) -> int:
-    """Run Rasa's k-fold NLU cross-validation; return its exit code."""
+    """Run Rasa's k-fold NLU cross-validation on fixed folds; return its exit code.
+
+    Rasa draws the folds with NumPy's global random state (StratifiedKFold without a
+    seed), so the figure changed from run to run; seeding it first makes a run repeatable.
+    """
     out.mkdir(parents=True, exist_ok=True)
-    rasa = str(Path(sys.executable).parent / "rasa")
-    cmd = [
-        rasa,
-        "test",
-        "nlu",
-        "--nlu",
-        "data/nlu.yml",
-        "--config",
-        str(config),
-        "--cross-validation",
-        "--folds",
-        str(folds),
-        "--out",
-        str(out),
-        "--no-plot",
-    ]
-    return subprocess.call(cmd, cwd=ROOT)
+    args = ["test", "nlu", "--nlu", "data/nlu.yml", "--config", str(config),
+            "--cross-validation", "--folds", str(folds), "--out", str(out), "--no-plot"]  # fmt: skip
+    seeded = f"import sys, numpy; numpy.random.seed({CROSSVAL_SEED}); sys.argv = ['rasa'] + sys.argv[1:]; "
+    seeded += "from rasa.__main__ import main; main()"
+    return subprocess.call([sys.executable, "-c", seeded, *args], cwd=ROOT)
 
 
 def heldout_report(parser: Parser, min_top1: float, min_top3: float) -> Tuple[bool, str]:
@@ -159,9 +152,14 @@ def heldout_report(parser: Parser, min_top1: float, min_top3: float) -> Tuple[bo
         ok &= result.top1 >= min_top1 and result.top3 >= min_top3
         tags = ", ".join(f"{t} {a}/{b}" for t, (a, b) in sorted(result.by_tag.items()))
         text += f"| {name}{' (blind)' if blind else ' (development)'} | {result.total} | {result.top1:.3f} | {result.top3:.3f} | {tags} |\n"
-        details += f"\n## Misses in {name}\n\n" + "".join(
-            f"- {want} → {got}: {t!r}\n" for t, want, got in result.misses
-        )
+        if blind:
+            # Counts only: reading a blind set's misses is the first step to tuning on it.
+            wrong = Counter(got for _text, _want, got in result.misses)
+            details += f"\n## Misses in {name} (blind: counts by predicted intent)\n\n"
+            details += "".join(f"- {got}: {n}\n" for got, n in wrong.most_common())
+        else:
+            details += f"\n## Misses in {name}\n\n"
+            details += "".join(f"- {want} → {got}: {t!r}\n" for t, want, got in result.misses)
     return ok, text + f"\nGates: top-1 ≥ {min_top1}, top-3 ≥ {min_top3} on every set.\n" + details
 
 
@@ -170,13 +168,15 @@ def safety_report(parser: Parser, max_false_alarms: float) -> Tuple[bool, str]:
     ok, text = True, "# Safety layer\n\n| set | 112 first | rate | gate |\n|---|---|---|---|\n"
     details = ""
     for name, (hits, total, odd) in safety_figures(parser).items():
+        blind = SAFETY_SETS[name][1]
         danger = name.startswith("danger")
         rate = hits / total
         passed = hits == total if danger else rate <= max_false_alarms
         ok &= passed
         gate = "recall 100 %" if danger else f"false alarms ≤ {max_false_alarms:.0%}"
         text += f"| {name} | {hits}/{total} | {rate:.1%} | {gate}: {'pass' if passed else 'FAIL'} |\n"
-        details += "".join(f"- {name}, not as expected: {t}\n" for t in odd)
+        if not blind:  # a blind set's exceptions are not shown: they must not be tuned on
+            details += "".join(f"- {name}, not as expected: {t}\n" for t in odd)
     return ok, text + ("\n" + details if details else "")
 
 

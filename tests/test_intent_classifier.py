@@ -1,0 +1,64 @@
+"""The intent classifier: n-grams and meaning vote, and a stored model predicts the same."""
+
+import numpy as np
+import pytest
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from fagchat.nlu.intent_classifier import LinearIntentClassifier
+from fagchat.nlu.sentence_featurizer import ORIGIN
+
+EXAMPLES = {
+    "restraining_order": ["hvad er et tilhold", "hvordan får man et tilhold", "kan politiet give tilhold", "tilhold mod eksen"],
+    "documentation": ["hvordan bruger man logskemaet", "hvordan dokumenterer hun det", "hvad skal hun skrive ned", "log over hændelser"],
+}
+
+
+def message(text, intent=None, meaning=None):
+    m = Message(data={TEXT: text, **({INTENT: intent} if intent else {})})
+    if meaning is not None:
+        m.add_features(Features(np.asarray(meaning, dtype=np.float32).reshape(1, -1), FEATURE_TYPE_SENTENCE, TEXT, ORIGIN))
+    return m
+
+
+def meaning_for(intent):
+    # Two well-separated directions stand in for the encoder.
+    return [1.0, 0.0] if intent == "restraining_order" else [0.0, 1.0]
+
+
+@pytest.fixture
+def trained(tmp_path):
+    storage, resource = LocalModelStorage(tmp_path), Resource("classifier")
+    clf = LinearIntentClassifier.create({"meaning_weight": 1.0}, storage, resource, None)
+    data = [message(t, i, meaning_for(i)) for i, texts in EXAMPLES.items() for t in texts]
+    clf.train(TrainingData(training_examples=data))
+    return clf, storage, resource
+
+
+def test_both_models_are_trained_and_vote(trained):
+    clf, _, _ = trained
+    assert clf.meaning_clf is not None and clf.meaning_dim == 2
+    # The words say nothing known; the meaning decides.
+    [m] = clf.process([message("noget helt andet", meaning=meaning_for("documentation"))])
+    assert m.get(INTENT)["name"] == "documentation"
+    ranking = m.get(INTENT_RANKING_KEY)
+    assert abs(sum(r["confidence"] for r in ranking) - 1.0) < 1e-6
+
+
+def test_a_stored_model_predicts_the_same(trained):
+    clf, storage, resource = trained
+    loaded = LinearIntentClassifier.load({"meaning_weight": 1.0}, storage, resource, None)
+    texts = ["tilhold", "logskema", "hvad gør jeg"]
+    fresh = [message(t, meaning=meaning_for("documentation")) for t in texts]
+    again = [message(t, meaning=meaning_for("documentation")) for t in texts]
+    np.testing.assert_allclose(clf.probabilities(fresh), loaded.probabilities(again), atol=1e-9)
+
+
+def test_without_meaning_features_the_ngrams_decide_alone(trained):
+    clf, _, _ = trained
+    [m] = clf.process([message("hvordan får man et tilhold mod ham")])
+    assert m.get(INTENT)["name"] == "restraining_order"
