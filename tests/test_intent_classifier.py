@@ -13,15 +13,27 @@ from fagchat.nlu.intent_classifier import LinearIntentClassifier
 from fagchat.nlu.sentence_featurizer import ORIGIN
 
 EXAMPLES = {
-    "restraining_order": ["hvad er et tilhold", "hvordan får man et tilhold", "kan politiet give tilhold", "tilhold mod eksen"],
-    "documentation": ["hvordan bruger man logskemaet", "hvordan dokumenterer hun det", "hvad skal hun skrive ned", "log over hændelser"],
+    "restraining_order": [
+        "hvad er et tilhold",
+        "hvordan får man et tilhold",
+        "kan politiet give tilhold",
+        "tilhold mod eksen",
+    ],
+    "documentation": [
+        "hvordan bruger man logskemaet",
+        "hvordan dokumenterer hun det",
+        "hvad skal hun skrive ned",
+        "log over hændelser",
+    ],
 }
 
 
 def message(text, intent=None, meaning=None):
     m = Message(data={TEXT: text, **({INTENT: intent} if intent else {})})
     if meaning is not None:
-        m.add_features(Features(np.asarray(meaning, dtype=np.float32).reshape(1, -1), FEATURE_TYPE_SENTENCE, TEXT, ORIGIN))
+        m.add_features(
+            Features(np.asarray(meaning, dtype=np.float32).reshape(1, -1), FEATURE_TYPE_SENTENCE, TEXT, ORIGIN)
+        )
     return m
 
 

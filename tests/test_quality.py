@@ -60,8 +60,14 @@ def test_the_near_duplicate_check_sees_through_spelling_and_punctuation():
     "text, role",
     [
         ("Jeg er sundhedsplejerske og har en mor, hvis eks skriver til hende hele tiden. Hvad gør jeg?", "sundhed"),
-        ("vi er to fra politiet og har en kvinde der bliver forfulgt af sin eks. hvordan laver vi en risikovurdering", "politi"),
-        ("Socialrådgiver her. En borger fortæller, at hendes tidligere kæreste står ved hendes arbejde hver dag. Kan I give sparring?", "kommune"),
+        (
+            "vi er to fra politiet og har en kvinde der bliver forfulgt af sin eks. hvordan laver vi en risikovurdering",
+            "politi",
+        ),
+        (
+            "Socialrådgiver her. En borger fortæller, at hendes tidligere kæreste står ved hendes arbejde hver dag. Kan I give sparring?",
+            "kommune",
+        ),
     ],
 )
 def test_the_role_is_found_in_a_case_description(parser, text, role):
