@@ -125,7 +125,7 @@ NOW = _p(r"""\b(?:lige\ nu|netop\ nu|i\ dette\ oe?jeblik|herude|derude|her\ nu|e
 # Hypothetical framing: only an explicit "now" makes such a message acute.
 # "ikke akut", "ingen fare": the writer says it is not an emergency.
 NEGATED = _p(r"\b(?:ikke|ingen)\ (?:\w+\ ){0,3}(?:akut\w*|fare)\b")
-HYPOTHETICAL = _p(r"""\bhver\ (?:dag|morgen|aften|nat|uge|gang)\b|\bhvert?\ (?:samvaer|weekend|besoeg|gang|maaned)\b|\bdagligt\b|(?:^|,\ )hvis\b|\bhvis\ der\b|\bhvad\ (?:\w+\ ){1,3}hvis\b|\bhvis\ (?:man|en\ |et\ |udoeveren|klienten|borgeren)|\ben\ dag\b
+HYPOTHETICAL = _p(r"""\bhver\ (?:dag|morgen|aften|nat|uge|gang|weekend|mandag|tirsdag|onsdag|torsdag|fredag|loerdag|soendag)\b|\bhvert?\ (?:samvaer|weekend|besoeg|gang|maaned)\b|\bdagligt\b|(?:^|,\ )hvis\b|\bhvis\ der\b|\bhvad\ (?:\w+\ ){1,3}hvis\b|\bhvis\ (?:man|en\ |et\ |udoeveren|klienten|borgeren)|\ben\ dag\b
     |\bpaa\ et\ tidspunkt\b|\bfrygter\b|\bbange\ for\ at\b|\bi\ fremtiden\b""")
 # Words that only general questions use; they outweigh every sign of "now".
 TEXTBOOK = _p(
