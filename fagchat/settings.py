@@ -16,7 +16,7 @@ import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -144,19 +144,18 @@ class Settings:
 
     def int(self, name: str) -> int:
         """A whole-number setting; a malformed value stops the process naming it."""
-        value = self.str(name)
-        try:
-            return int(value)
-        except ValueError:
-            raise SystemExit(f"Setting {name} must be a whole number, got {value!r}") from None
+        return self._parsed(name, int, "a whole number")
 
     def float(self, name: str) -> float:
         """A number setting; a malformed value stops the process naming it."""
+        return self._parsed(name, float, "a number")
+
+    def _parsed(self, name: str, kind: Callable[[str], Any], what: str) -> Any:
         value = self.str(name)
         try:
-            return float(value)
+            return kind(value)
         except ValueError:
-            raise SystemExit(f"Setting {name} must be a number, got {value!r}") from None
+            raise SystemExit(f"Setting {name} must be {what}, got {value!r}") from None
 
     def flag(self, name: str) -> bool:
         """An on/off setting: 1 (or true, yes, on) is on, 0 (false, no, off, empty) off."""
