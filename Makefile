@@ -54,7 +54,7 @@ format: venv ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-unit: venv ## The tests that need no trained model and no servers (about 1 min 40 s on 2 cores)
+unit: venv ## The tests that need no trained model and no servers (about 50 s on 2 cores)
 	$(PY) -m pytest -n 2 -m "not integration and not browser and not model" $(ARGS)
 
 pytest: train browser-deps ## Only the pytest suite
