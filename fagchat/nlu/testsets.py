@@ -7,7 +7,9 @@ of how the assistant does on unseen text. Training data must hold nothing close 
 test set: `near_duplicates()` compares after folding æ/ø/å, case and punctuation.
 """
 
+import bisect
 import csv
+import math
 import re
 import unicodedata
 from pathlib import Path
@@ -32,6 +34,7 @@ class Question(NamedTuple):
 # name -> (file, blind?)
 HELDOUT_SETS: Dict[str, Tuple[Path, bool]] = {
     "heldout_blind": (DATA / "blind" / "heldout.tsv", True),
+    "heldout_topics_blind": (DATA / "blind" / "heldout_topics.tsv", True),
     "heldout_dev": (DATA / "heldout_dev.yml", False),
 }
 # name -> (file, blind?); a name starting with "danger" must get 112, "lookalikes" must not.
@@ -101,15 +104,19 @@ def _grams(text: str, n: int = 4) -> set:
 def near_duplicates(train: Iterable[str], tests: Sequence[str], threshold: float = 0.8) -> List[Tuple[str, str, float]]:
     """(training text, test text, similarity) for pairs whose folded character 4-grams
     overlap by at least `threshold` (Jaccard), equal folded texts included."""
-    test_grams = [(t, _grams(fold(t))) for t in tests]
+    # Jaccard can only reach the threshold when the sizes are close enough, so the test
+    # messages are sorted by size and each training text is compared with a window of them.
+    test_grams = sorted(((len(g), t, g) for t in tests for g in [_grams(fold(t))]), key=lambda x: x[0])
+    sizes = [size for size, _, _ in test_grams]
     found = []
     for text in train:
         grams = _grams(fold(text))
-        for test, other in test_grams:
-            # Jaccard can only reach the threshold when the sizes are close enough.
-            if min(len(grams), len(other)) < threshold * max(len(grams), len(other)):
-                continue
-            score = len(grams & other) / len(grams | other)
+        n = len(grams)
+        start = bisect.bisect_left(sizes, math.ceil(threshold * n - 1e-9))
+        stop = bisect.bisect_right(sizes, math.floor(n / threshold + 1e-9))
+        for size, test, other in test_grams[start:stop]:
+            shared = len(grams & other)
+            score = shared / (n + size - shared)
             if score >= threshold:
                 found.append((text, test, round(score, 3)))
     return found
