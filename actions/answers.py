@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KnowledgeAction
 from actions.rendering import (
-    ROLE_LABELS,
+    ROLE_WORKPLACES,
     answer_text,
     followup_buttons,
 )
@@ -65,19 +65,19 @@ class ActionSetRole(KnowledgeAction):
     ) -> List[Dict[Text, Any]]:
         """Store the role from the message's entity and tailor the last answer."""
         role = next(tracker.get_latest_entity_values(v.SLOT_ROLE), None)
-        if role not in ROLE_LABELS:
+        if role not in ROLE_WORKPLACES:
             # No role we know in the message: ask with buttons rather than guess.
             dispatcher.utter_message(response="utter_ask_role")
             return [SlotSet(v.SLOT_ROLE, tracker.get_slot(v.SLOT_ROLE))]
         # The slot holds an article id, not an intent: look it up in the article map.
         article = self.kb.articles.get(tracker.get_slot(v.SLOT_LAST_ARTICLE) or "")
         if article is not None and role in article.variants:
-            dispatcher.utter_message(text=f"Her er svaret til dig, der arbejder inden for {ROLE_LABELS[role]}:")
+            dispatcher.utter_message(text=f"Her er svaret til dig, der arbejder {ROLE_WORKPLACES[role]}:")
             dispatcher.utter_message(
                 text=answer_text(article, role),
                 buttons=followup_buttons(self.kb, article),
                 json_message={v.CUSTOM_ARTICLE: article.id},
             )
         else:
-            dispatcher.utter_message(response="utter_role_noted", role_label=ROLE_LABELS[role])
+            dispatcher.utter_message(response="utter_role_noted", role_workplace=ROLE_WORKPLACES[role])
         return [SlotSet(v.SLOT_ROLE, role), SlotSet(v.SLOT_ROLE_ASKED, True)]

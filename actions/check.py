@@ -14,12 +14,12 @@ from fagchat import vocabulary
 CHECK_SLOTS = ("check_one_sided", "check_repeated", "check_unwanted", "check_frightening")
 SOURCES = (
     "_Kilder: [danskstalkingcenter.dk](https://www.danskstalkingcenter.dk/hvad-er-stalking/), "
-    "[danskstalkingcenter.dk](https://danskstalkingcenter.dk/fagperson/), "
+    "[danskstalkingcenter.dk/lovgivning](https://danskstalkingcenter.dk/lovgivning/), "
     "[politi.dk](https://politi.dk/anmeld-kriminalitet/stalking-psykisk-vold-og-vold-i-naere-relationer/anmeld-stalking)_"
 )
 NEXT_STEPS = (
     "**Næste skridt:** Bed den udsatte føre et logskema, så mønsteret bliver synligt. "
-    "Anmeldelse sker til politiet på 114, og ved akut fare ringer I 112. "
+    "Stalking anmeldes til politiet på 114, og er nogen i akut fare, så ring 112. "
     "Du kan også få gratis sparring om sagen hos Dansk Stalking Center."
 )
 
@@ -34,25 +34,30 @@ def assessment(answers: Dict[str, Optional[bool]]) -> str:
         )
     if answers["check_unwanted"] is False:
         return (
-            "Ud fra det, du beskriver, er kontakten ikke uønsket for den, den retter sig mod. "
-            "Så er der ikke tale om stalking, som netop handler om uønsket og vedvarende kontakt."
+            "Ud fra det, du beskriver, ønsker den udsatte selv kontakten. Så er der ikke tale "
+            "om stalking, for stalking er kontakt, som den anden ikke vil have, og som bliver ved."
         )
     if answers["check_repeated"] is False:
         return (
             "Ud fra det, du beskriver, er der tale om en enkelt episode. Det er ikke stalking i "
-            "sig selv, for stalking er et mønster af gentagne hændelser. Det kan stadig være "
-            "ubehageligt eller strafbart, og det er godt at notere det, hvis det sker igen."
+            "sig selv, for stalking er et mønster af gentagne hændelser. Episoden kan stadig være "
+            "ubehagelig eller strafbar på anden vis, og det er godt at notere den, hvis der sker mere."
         )
     if answers["check_frightening"] is False:
+        # § 242 asks whether the conduct is *suitable* to violate someone's peace (an
+        # objective test), not whether this person is afraid: never read as "not punishable".
         return (
-            "Ud fra det, du beskriver, er kontakten ensidig, gentaget og uønsket, men den opleves "
-            "ikke som skræmmende. Det kan ligne chikane, som typisk er krænkende uden at skabe "
-            "frygt. Hold øje med udviklingen: chikane kan blive til stalking."
+            "Ud fra det, du beskriver, er kontakten ensidig, gentaget og uønsket, men den "
+            "udsatte oplever den ikke som skræmmende. Det udelukker ikke stalking efter "
+            "straffelovens § 242. Loven spørger, om adfærden er egnet til at krænke en andens "
+            "fred, fx fordi den skaber utryghed eller forstyrrer, og ikke om netop denne person "
+            "er bange. Om der rejses sag, afgøres ud fra en samlet vurdering af forløbet."
         )
     return (
         "Ud fra det, du beskriver, har situationen de kendetegn, der beskriver stalking: "
-        "kontakten er ensidig, gentaget over tid, uønsket og skaber frygt. Det er ikke en "
-        "afgørelse om en konkret person, men det er en god grund til at handle nu."
+        "kontakten er ensidig, gentaget over tid og uønsket, og den udsatte oplever den som "
+        "grænseoverskridende eller skræmmende. Det er ikke en afgørelse om en konkret person, "
+        "men det er en god grund til at handle nu."
     )
 
 

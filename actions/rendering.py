@@ -6,11 +6,12 @@ from urllib.parse import urlparse
 
 from fagchat.knowledge import Article, Contact, KnowledgeBase
 
-ROLE_LABELS = {
-    "politi": "politi",
-    "kommune": "kommune/socialrådgiver",
-    "sundhed": "sundhed",
-    "andet": "rådgiver/andet",
+# Where each role works, to finish "… til dig, der arbejder …".
+ROLE_WORKPLACES = {
+    "politi": "i politiet",
+    "kommune": "i en kommune",
+    "sundhed": "i sundhedsvæsenet",
+    "andet": "som rådgiver eller i et andet fag",
 }
 # Dialogue intents the did-you-mean buttons may offer besides the articles.
 EXTRA_TITLES = {"check_stalking": "Er det stalking? (kort tjek)"}
@@ -87,14 +88,19 @@ def handover_buttons(kb: KnowledgeBase) -> List[Dict[str, str]]:
 
 def handover_text(contact: Contact) -> str:
     """Contact details for a person at the centre and what to have ready."""
+    # The counselling line is for victims and their relatives, not the professionals'
+    # channel: it is named as something to pass on, and the professionals' own phone
+    # appears once the centre has set it in knowledge/contact.yml.
     return contact.fill(
-        "Du kan tale med en medarbejder hos {name}, som giver gratis faglig sparring "
-        "til fagpersoner, også om en konkret sag.\n\n"
-        "- {phone_label}: {phone}\n"
-        "- E-mail: {email}\n"
-        "- Åbningstider: {opening_hours}\n\n"
+        "Som fagperson kan du få gratis faglig sparring hos {name}, både om stalking "
+        "generelt og om en konkret sag.\n\n"
+        "- Telefon for fagpersoner: {professional_phone}\n"
+        "- Telefontid for fagpersoner: {professional_hours}\n"
+        "- E-mail: {email}\n\n"
         "Hav gerne klar: din faglige rolle, et kort overblik over forløbet, hvad du "
         "allerede har gjort, og et logskema, hvis der er ført et. Beskriv sagen uden "
         "navne eller CPR-numre.\n\n"
+        "Den udsatte og de pårørende kan selv ringe gratis og anonymt til centrets "
+        "telefonrådgivning på {phone}.\n\n"
         "Er nogen i fare lige nu, så ring 112."
     )

@@ -32,13 +32,25 @@ TOPICS = (
 )
 ROLES = ("politi", "kommune", "sundhed", "andet")
 REQUIRED = ("id", "topic", "intents", "title", "sources", "reviewed", "followups")
-CONTACT_FIELDS = ("name", "phone", "phone_label", "email", "address", "opening_hours")
+# `phone` is the counselling line for victims, their children and relatives; the
+# professionals' own channel is `professional_phone` / `professional_hours`.
+CONTACT_FIELDS = (
+    "name",
+    "phone",
+    "phone_label",
+    "email",
+    "address",
+    "opening_hours",
+    "professional_phone",
+    "professional_hours",
+)
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n(.*)\Z", re.S)
 _ROLE_MARKER = re.compile(r"^<!--\s*rolle:\s*([a-z]+)\s*-->\s*$", re.M)
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_PLACEHOLDER = re.compile(r"\{(" + "|".join(CONTACT_FIELDS) + r")\}")
+# `{phone}` is a value; `{!phone}` marks a line to show only while `phone` is empty.
+_PLACEHOLDER = re.compile(r"\{(!?)(" + "|".join(CONTACT_FIELDS) + r")\}")
 
 
 class KnowledgeError(Exception):
@@ -61,15 +73,23 @@ class Contact:
     email: str
     address: str
     opening_hours: str
+    professional_phone: str
+    professional_hours: str
 
     def fill(self, text: str) -> str:
-        """Fill `{phone}`-style placeholders; drop each line whose value is empty."""
+        """Fill `{phone}`-style placeholders; drop each line whose value is empty.
+
+        A line marked `{!phone}` is the wording to use until the centre sets `phone`:
+        it is kept while the value is empty and dropped once it is set.
+        """
         lines = []
         for line in text.split("\n"):
-            names = _PLACEHOLDER.findall(line)
-            if any(not getattr(self, name) for name in names):
-                continue  # say nothing rather than show an empty or guessed value
-            lines.append(_PLACEHOLDER.sub(lambda m: getattr(self, m.group(1)), line))
+            marks = _PLACEHOLDER.findall(line)
+            # Say nothing rather than show an empty or guessed value.
+            if any(bool(getattr(self, name)) == bool(unset) for unset, name in marks):
+                continue
+            filled = _PLACEHOLDER.sub(lambda m: "" if m.group(1) else getattr(self, m.group(2)), line)
+            lines.append(filled.rstrip() if marks else filled)
         return "\n".join(lines)
 
 

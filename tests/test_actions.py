@@ -1,6 +1,8 @@
 """Custom actions, run on small trackers; assert on events and on what was uttered."""
 
 import asyncio
+import copy
+from dataclasses import replace
 
 import pytest
 from rasa_sdk.events import SlotSet
@@ -63,6 +65,7 @@ def test_set_role_reanswers_the_last_article_in_the_role_variant(dispatcher, dom
     events = run(ActionSetRole(), dispatcher, tracker, domain)
     assert SlotSet("role", "sundhed") in events
     article = ActionSetRole().kb.for_intent("duty_to_report")
+    assert dispatcher.messages[0]["text"] == "Her er svaret til dig, der arbejder i sundhedsvæsenet:"
     assert any(m.get("text", "").startswith(article.variants["sundhed"][:60]) for m in dispatcher.messages)
 
 
@@ -72,16 +75,31 @@ def test_set_role_without_a_variant_confirms(dispatcher, domain):
     )
     run(ActionSetRole(), dispatcher, tracker, domain)
     assert dispatcher.messages[0]["response"] == "utter_role_noted"
+    # The domain text reads "… til dig, der arbejder {role_workplace}."
+    assert dispatcher.messages[0]["role_workplace"] == "i politiet"
+    assert "der arbejder {role_workplace}." in domain["responses"]["utter_role_noted"][0]["text"]
 
 
 def test_handover_gives_contact_details_and_what_to_have_ready(dispatcher, domain):
     action = ActionHandover()
     run(action, dispatcher, make_tracker("human_handover"), domain)
     text = dispatcher.messages[0]["text"]
-    assert action.kb.contact.phone in text and action.kb.contact.email in text
+    assert action.kb.contact.email in text
     assert "logskema" in text and "CPR" in text and "112" in text
-    if not action.kb.contact.opening_hours:
-        assert "Åbningstider" not in text
+    # The counselling line is named only as the victims' own line, never as the professional's.
+    (line,) = [p for p in text.split("\n\n") if action.kb.contact.phone in p]
+    assert "udsatte" in line and "pårørende" in line
+    if not action.kb.contact.professional_phone:
+        assert "Telefon for fagpersoner" not in text and "Telefontid" not in text
+
+
+def test_handover_shows_the_professionals_phone_once_it_is_set(dispatcher, domain):
+    action = ActionHandover()
+    action.kb = copy.copy(action.kb)  # the process's shared knowledge base stays as it is
+    action.kb.contact = replace(action.kb.contact, professional_phone="11 22 33 44", professional_hours="kl. 9-12")
+    run(action, dispatcher, make_tracker("human_handover"), domain)
+    text = dispatcher.messages[0]["text"]
+    assert "- Telefon for fagpersoner: 11 22 33 44" in text and "- Telefontid for fagpersoner: kl. 9-12" in text
 
 
 RANKING = [
@@ -116,14 +134,24 @@ def test_second_fallback_in_a_row_hands_over_without_asking(dispatcher, domain):
         ((True, True, True, True), "har situationen de kendetegn"),
         ((False, True, True, True), "ligner\nmere en konflikt"),
         ((True, False, True, True), "enkelt episode"),
-        ((True, True, False, True), "ikke uønsket"),
-        ((True, True, True, False), "ligne chikane"),
+        ((True, True, False, True), "ønsker den udsatte selv kontakten"),
+        ((True, True, True, False), "Det udelukker ikke stalking"),
     ],
 )
 def test_guided_check_explains_without_a_verdict(answers, expected):
     text = assessment(dict(zip(CHECK_SLOTS, answers)))
     assert text.startswith("Ud fra det, du beskriver")
     assert expected.replace("\n", " ") in text.replace("\n", " ")
+    # Not in the facts sheet: harassment "turning into" stalking.
+    assert "blive til stalking" not in text
+
+
+def test_guided_check_not_frightening_points_to_the_objective_test_of_section_242():
+    # § 242 asks whether the conduct is suitable to violate someone's peace, not whether
+    # this person is afraid: a police reader must not take the result as "not punishable".
+    text = " ".join(assessment(dict(zip(CHECK_SLOTS, (True, True, True, False)))).split())
+    assert "§ 242" in text and "egnet til at krænke" in text and "samlet vurdering" in text
+    assert "chikane" not in text.lower()
 
 
 def test_guided_check_result_gives_next_steps_and_clears_answers(dispatcher, domain):
@@ -131,6 +159,7 @@ def test_guided_check_result_gives_next_steps_and_clears_answers(dispatcher, dom
     events = run(ActionStalkingCheckResult(), dispatcher, make_tracker(slots=slots), domain)
     text = dispatcher.messages[0]["text"]
     assert "logskema" in text and "114" in text and "Dansk Stalking Center" in text
+    assert "ring 112" in text and "ringer I" not in text  # du-form, like every answer
     assert events == [SlotSet(s, None) for s in CHECK_SLOTS]
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fagchat.knowledge import TOPICS, KnowledgeBase, KnowledgeError
+from fagchat.knowledge import CONTACT_FIELDS, TOPICS, Contact, KnowledgeBase, KnowledgeError
 
 ROOT = Path(__file__).resolve().parent.parent
 # The facts sheet is outside the repository; its sources are copied here (scripts/sync_fact_sources.py).
@@ -94,6 +94,45 @@ def test_empty_contact_values_are_left_out_not_guessed(kb):
     assert "{" not in text
     if not kb.contact.opening_hours:
         assert "Åbningstider" not in text
+    if not kb.contact.professional_phone:
+        assert "Telefon for fagpersoner" not in text
+
+
+def contact_with(**values: str) -> Contact:
+    return Contact(**{name: values.get(name, "") for name in CONTACT_FIELDS})
+
+
+@pytest.mark.parametrize(
+    "phone, shown, hidden",
+    [("", "Skriv til os.", "Ring på"), ("11 22 33 44", "Ring på 11 22 33 44.", "Skriv til os.")],
+)
+def test_a_line_marked_unset_stands_in_until_the_centre_sets_the_value(phone, shown, hidden):
+    text = (
+        "Sparring:\n- Telefon: {professional_phone}\nSkriv til os. {!professional_phone}\nRing på {professional_phone}."
+    )
+    filled = contact_with(professional_phone=phone).fill(text)
+    assert shown in filled.splitlines() and hidden not in filled and "{" not in filled
+    assert ("- Telefon: 11 22 33 44" in filled) == bool(phone)
+
+
+@pytest.mark.parametrize("intent", ["consultation", "contact"])
+def test_professionals_get_the_centres_address_not_the_counselling_line(kb, intent):
+    # The counselling line is for victims, their children and relatives (facts sheet, section 2).
+    text = kb.for_intent(intent).body
+    next_step = text.rsplit("\n\n", 1)[-1]
+    assert kb.contact.email in text, "what is known is shown, not held back behind another answer"
+    assert "under kontakt" not in text and "telefonrådgivning" not in next_step.lower()
+    assert kb.contact.phone not in next_step
+
+
+@pytest.mark.parametrize("intent", ["consultation", "contact"])
+def test_the_professionals_phone_is_shown_once_the_centre_sets_it(tmp_path, intent):
+    folder = copy_kb(tmp_path)
+    edit(folder / "contact.yml", 'professional_phone: ""', 'professional_phone: "11 22 33 44"')
+    edit(folder / "contact.yml", 'professional_hours: ""', 'professional_hours: "hverdage kl. 9-12"')
+    text = KnowledgeBase.load(folder).for_intent(intent).body
+    assert "11 22 33 44" in text.rsplit("\n\n", 1)[-1] and "hverdage kl. 9-12" in text
+    assert "Skriv en mail" not in text
 
 
 def test_role_variant_replaces_the_common_answer(kb):
