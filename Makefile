@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help venv model validate train run test lint format unit pytest conversation-tests crossval heldout safety browser-deps clean
+.PHONY: help venv model validate train run test lint format unit pytest conversation-tests crossval heldout safety browser-deps check-copies clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -72,6 +72,9 @@ heldout: train ## Held-out routing (top-1, top-3) on the blind and development s
 
 safety: train ## Danger recall and false alarms on every safety set
 	$(PY) -m fagchat.nlu.quality safety --out var/results
+
+check-copies: venv ## Developer tool, not part of make test: answer text shared word for word with ../shared/reference
+	$(PY) scripts/check_copies.py
 
 browser-deps: ## Debian chromium and axe-core for the browser tests
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
