@@ -1,4 +1,5 @@
-"""The knowledge base: articles in `knowledge/*.md` and contact details in `contact.yml`.
+"""The knowledge base: articles in `knowledge/*.md`, contact details in `contact.yml` and
+the list of pages the articles may cite in `sources.yml` (`fagchat/sources.py`).
 
 Loaded once per process (the action server builds it in an action's `__init__`), validated
 against a schema, and indexed by intent. An invalid article stops start-up with a
@@ -12,6 +13,9 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
 import yaml
+
+from fagchat.knowledge_error import KnowledgeError
+from fagchat.sources import SOURCES_FILE, SourceList, load_sources
 
 TOPICS = (
     "what_is_stalking",
@@ -51,16 +55,6 @@ _ROLE_MARKER = re.compile(r"^<!--\s*rolle:\s*([a-z]+)\s*-->\s*$", re.M)
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # `{phone}` is a value; `{!phone}` marks a line to show only while `phone` is empty.
 _PLACEHOLDER = re.compile(r"\{(!?)(" + "|".join(CONTACT_FIELDS) + r")\}")
-
-
-class KnowledgeError(Exception):
-    """An article or the contact file does not match the schema."""
-
-    def __init__(self, path: Path, field_name: str, problem: str) -> None:
-        """Name the file and field so an editor can fix it at once."""
-        super().__init__(f"{path.name}: field '{field_name}': {problem}")
-        self.path = path
-        self.field = field_name
 
 
 @dataclass(frozen=True)
@@ -115,9 +109,10 @@ class Article:
 class KnowledgeBase:
     """All articles, indexed by id and by the intent they answer."""
 
-    def __init__(self, articles: Iterable[Article], contact: Contact) -> None:
+    def __init__(self, articles: Iterable[Article], contact: Contact, sources: Optional[SourceList] = None) -> None:
         """Index the articles; an intent answered twice is an error."""
         self.contact = contact
+        self.sources = sources if sources is not None else SourceList()
         self.articles: Dict[str, Article] = {}
         self._by_intent: Dict[str, Article] = {}
         for article in articles:
@@ -130,14 +125,16 @@ class KnowledgeBase:
 
     @classmethod
     def load(cls, folder: Path = DEFAULT_DIR) -> "KnowledgeBase":
-        """Read and validate every article and the contact file in `folder`."""
+        """Read and validate every article, the contact file and the source list in `folder`."""
         folder = Path(folder)
         contact = _load_contact(folder / "contact.yml")
+        sources = load_sources(folder / SOURCES_FILE)
         paths = sorted(folder.glob("*.md"))
         if not paths:
             raise KnowledgeError(folder / "*.md", "articles", "no articles found")
-        kb = cls((_load_article(p, contact) for p in paths), contact)
+        kb = cls((_load_article(p, contact) for p in paths), contact, sources)
         for article in kb.articles.values():
+            sources.check_cited(folder / f"{article.id}.md", article.sources)
             for intent in article.followups:
                 if intent not in kb._by_intent:
                     raise KnowledgeError(Path(f"{article.id}.md"), "followups", f"no article answers '{intent}'")

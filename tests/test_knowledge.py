@@ -10,8 +10,6 @@ import yaml
 from fagchat.knowledge import CONTACT_FIELDS, TOPICS, Contact, KnowledgeBase, KnowledgeError
 
 ROOT = Path(__file__).resolve().parent.parent
-# The facts sheet is outside the repository; its sources are copied here (scripts/sync_fact_sources.py).
-FACT_SOURCES = ROOT / "knowledge" / "fact-sources.txt"
 
 
 @pytest.fixture(scope="module")
@@ -159,11 +157,83 @@ def test_answers_are_short_and_end_with_a_next_step(kb, article_id):
         assert "næste skridt" in text.lower().rsplit("\n\n", 1)[-1], f"{article_id} must end with its next step"
 
 
-def test_sources_come_from_the_facts_sheet(kb):
-    allowed = {line.strip() for line in FACT_SOURCES.read_text().splitlines() if line and not line.startswith("#")}
+# --- the source list (knowledge/sources.yml) ------------------------------------------------
+
+ALARM_112 = """- url: https://politi.dk/kontakt-politiet/alarm-112
+  title: "Alarm 112"
+  publisher: "Rigspolitiet/politi.dk"
+  checked: 2026-11-29
+"""
+
+
+def cite(folder: Path, url: str, article: str = "what_is_stalking") -> None:
+    """Add `url` to an article's sources in a copy of knowledge/."""
+    edit(folder / f"{article}.md", "sources:\n", f"sources:\n  - {url}\n")
+
+
+def test_every_cited_source_is_a_usable_entry_of_the_source_list(kb):
     for article in kb.articles.values():
         for url in article.sources:
-            assert url in allowed, f"{article.id}: {url} is not a source of the facts sheet"
+            source = kb.sources.find(url)
+            assert source is not None and source.usable, f"{article.id}: {url}"
+
+
+def test_the_unreliable_dictionary_is_marked_not_to_be_used(kb):
+    # facts.md: it says a judge issues a tilhold, against the tilholdslov (police decide).
+    source = kb.sources.find("https://www.definebusinessterms.com/da/polititilhold/")
+    assert source is not None and not source.usable and "KONFLIKT" in source.note
+
+
+def test_an_article_citing_an_unknown_url_stops_loading(tmp_path):
+    folder = copy_kb(tmp_path)
+    cite(folder, "https://example.dk/ukendt-side")
+    with pytest.raises(KnowledgeError) as error:
+        KnowledgeBase.load(folder)
+    assert (error.value.path.name, error.value.field) == ("what_is_stalking.md", "sources")
+    assert "https://example.dk/ukendt-side is not in sources.yml" in str(error.value)
+
+
+def test_an_article_citing_a_source_marked_unusable_stops_loading(tmp_path):
+    folder = copy_kb(tmp_path)
+    cite(folder, "http://definebusinessterms.com/da/polititilhold")  # another spelling of it
+    with pytest.raises(KnowledgeError, match=r"what_is_stalking.md: field 'sources': .*usable: false"):
+        KnowledgeBase.load(folder)
+
+
+def test_sources_are_matched_with_or_without_www_https_and_trailing_slash(tmp_path):
+    folder = copy_kb(tmp_path)
+    cite(folder, "http://www.politi.dk/kontakt-politiet/alarm-112/")
+    source = KnowledgeBase.load(folder).sources.find("http://www.politi.dk/kontakt-politiet/alarm-112/")
+    assert source.url == "https://politi.dk/kontakt-politiet/alarm-112"
+
+
+@pytest.mark.parametrize(
+    "entry, field",
+    [
+        (ALARM_112.replace('  title: "Alarm 112"\n', ""), "title"),
+        (ALARM_112.replace('  publisher: "Rigspolitiet/politi.dk"\n', ""), "publisher"),
+        (ALARM_112.replace("checked: 2026-11-29", "checked: snart"), "checked"),
+        (ALARM_112.replace("https://politi.dk", "ftp://politi.dk"), "url"),
+        (ALARM_112.replace('"Alarm 112"', '"Alarm [112]"'), "title"),
+        (ALARM_112 + "  kilde: politiet\n", "kilde"),
+        (ALARM_112 + "  usable: false\n", "note"),
+        (ALARM_112 + ALARM_112.replace("https://politi.dk", "http://www.politi.dk").replace("112\n", "112/\n"), "url"),
+    ],
+)
+def test_a_broken_source_list_stops_loading_naming_the_field(tmp_path, entry, field):
+    folder = copy_kb(tmp_path)
+    edit(folder / "sources.yml", ALARM_112, entry)
+    with pytest.raises(KnowledgeError) as error:
+        KnowledgeBase.load(folder)
+    assert (error.value.path.name, error.value.field) == ("sources.yml", field)
+    assert "alarm-112" in str(error.value)
+
+
+def test_a_missing_source_list_stops_loading(tmp_path):
+    folder = copy_kb(tmp_path)
+    (folder / "sources.yml").unlink()
+    with pytest.raises(KnowledgeError, match=r"sources.yml: field '\(file\)': cannot be read"):
+        KnowledgeBase.load(folder)
 
 
 def test_no_article_states_the_disputed_hotline_number_as_fact(kb):
