@@ -10,8 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import KnowledgeAction
 from actions.rendering import (
     ROLE_WORKPLACES,
-    answer_text,
-    followup_buttons,
+    answer_message,
 )
 from fagchat import vocabulary as v
 
@@ -40,11 +39,7 @@ class ActionAnswer(KnowledgeAction):
             dispatcher.utter_message(response="utter_default")
             return []
         role: Optional[str] = tracker.get_slot(v.SLOT_ROLE)
-        dispatcher.utter_message(
-            text=answer_text(article, role),
-            buttons=followup_buttons(self.kb, article),
-            json_message={v.CUSTOM_ARTICLE: article.id},
-        )
+        dispatcher.utter_message(**answer_message(self.kb, article, role))
         events: List[Dict[Text, Any]] = [SlotSet(v.SLOT_LAST_ARTICLE, article.id)]
         # Ask once, and never in the middle of the guided check.
         if article.variants and not role and not tracker.get_slot(v.SLOT_ROLE_ASKED) and not tracker.active_loop_name:
@@ -73,11 +68,7 @@ class ActionSetRole(KnowledgeAction):
         article = self.kb.articles.get(tracker.get_slot(v.SLOT_LAST_ARTICLE) or "")
         if article is not None and role in article.variants:
             dispatcher.utter_message(text=f"Her er svaret til dig, der arbejder {ROLE_WORKPLACES[role]}:")
-            dispatcher.utter_message(
-                text=answer_text(article, role),
-                buttons=followup_buttons(self.kb, article),
-                json_message={v.CUSTOM_ARTICLE: article.id},
-            )
+            dispatcher.utter_message(**answer_message(self.kb, article, role))
         else:
             dispatcher.utter_message(response="utter_role_noted", role_workplace=ROLE_WORKPLACES[role])
         return [SlotSet(v.SLOT_ROLE, role), SlotSet(v.SLOT_ROLE_ASKED, True)]

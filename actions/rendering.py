@@ -1,10 +1,13 @@
 """Pure helpers that turn knowledge into chat messages; no Rasa objects here."""
 
+from collections import Counter
 from functools import lru_cache
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, NamedTuple, Optional
 from urllib.parse import urlparse
 
+from fagchat import vocabulary as v
 from fagchat.knowledge import Article, Contact, KnowledgeBase
+from fagchat.sources import unique_urls
 
 # Where each role works, to finish "… til dig, der arbejder …".
 ROLE_WORKPLACES = {
@@ -39,18 +42,47 @@ def source_label(url: str, limit: int = 48) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
-def source_line(article: Article) -> str:
-    """Name the article's sources as links, labelled by their site."""
-    links = []
-    for url in article.sources[:3]:
-        links.append(f"[{source_label(url)}]({url})")
-    label = "Kilde" if len(links) == 1 else "Kilder"
-    return f"_{label}: " + ", ".join(links) + "_"
+class ShownSource(NamedTuple):
+    """A source as an answer shows it: the link, its full text and a short form."""
+
+    url: str
+    label: str
+    short: str
 
 
-def answer_text(article: Article, role: Optional[str]) -> str:
-    """The answer for `role`, followed by its sources."""
-    return f"{article.text_for(role)}\n\n{source_line(article)}"
+def shown_sources(kb: KnowledgeBase, article: Article) -> List[ShownSource]:
+    """Every page the article cites, each once, labelled from knowledge/sources.yml."""
+    found = [(url, kb.sources.find(url)) for url in unique_urls(article.sources)]
+    publishers = Counter(source.publisher for _, source in found if source)
+    shown = []
+    for url, source in found:
+        if source is None:  # the loader rejects this for articles; kept for safety
+            shown.append(ShownSource(url, source_label(url), source_label(url)))
+        else:
+            # The publisher alone is enough unless the answer cites it twice.
+            short = source.publisher if publishers[source.publisher] == 1 else source.label
+            shown.append(ShownSource(source.url, source.label, short))
+    return shown
+
+
+def source_line(sources: List[ShownSource]) -> str:
+    """All sources on one line, for channels that show text only (the widget folds it away)."""
+    heading = "Kilde" if len(sources) == 1 else f"Kilder ({len(sources)})"
+    return f"_{heading}: " + ", ".join(f"[{s.short}]({s.url})" for s in sources) + "_"
+
+
+def answer_message(kb: KnowledgeBase, article: Article, role: Optional[str]) -> Dict[str, Any]:
+    """The answer for `role` as `utter_message` arguments: text with its sources, follow-up
+    buttons, and the article id and sources for the widget (its "Kilder (n)" list)."""
+    sources = shown_sources(kb, article)
+    return {
+        "text": f"{article.text_for(role)}\n\n{source_line(sources)}",
+        "buttons": followup_buttons(kb, article),
+        "json_message": {
+            v.CUSTOM_ARTICLE: article.id,
+            v.CUSTOM_SOURCES: [{"url": s.url, "label": s.label} for s in sources],
+        },
+    }
 
 
 def followup_buttons(kb: KnowledgeBase, article: Article) -> List[Dict[str, str]]:

@@ -35,6 +35,7 @@ UTTER_SERVICE_UNAVAILABLE = "utter_service_unavailable"  # contact details; need
 
 # -- Custom payload keys and review decisions ----------------------------------------
 CUSTOM_ARTICLE = "article"  # json_message key tying an answer to its article (👍/👎)
+CUSTOM_SOURCES = "sources"  # json_message key: [{url, label}] for the widget's "Kilder (n)"
 CHECK_ARTICLE = "stalking_check"  # the "article" id of the guided check's result
 NEW_TOPIC = "new_topic"  # staff review decision: no intent fits, content is missing
 

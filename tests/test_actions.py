@@ -29,7 +29,8 @@ def test_answer_utters_article_with_source_followups_and_article_id(dispatcher, 
     assert "Kilde" in answer["text"] and "https://" in answer["text"]
     assert 2 <= len(answer["buttons"]) <= 3
     assert all(b["payload"].startswith("/") for b in answer["buttons"])
-    assert answer["custom"] == {"article": "what_is_stalking"}
+    assert answer["custom"]["article"] == "what_is_stalking"
+    assert [s["url"] for s in answer["custom"]["sources"]] and "Kilde" in answer["text"]
     assert SlotSet("last_article", "what_is_stalking") in events
     assert len(dispatcher.messages) == 1  # no role variants here: no role question
 

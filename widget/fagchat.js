@@ -54,7 +54,9 @@
       down: 'Svaret hjalp ikke',
       thanks: 'Tak for din feedback.',
       feedbackFailed: 'Din feedback kunne ikke sendes.',
-      newTab: '(åbner i nyt vindue)'
+      newTab: '(åbner i nyt vindue)',
+      source: 'Kilde',
+      sources: 'Kilder'
     }
   };
   var KEY = 'fagchat';          // sessionStorage key of the conversation
@@ -62,6 +64,10 @@
   var DEFAULT_COLOR = '#1d4f91';
   var BOT_BG = '#f1f3f5';       // must match .fagchat-msg--bot in fagchat.css
   var LINK_PROTOCOLS = ['https:', 'mailto:', 'tel:'];
+  var MAX_SOURCES = 30;         // more than any answer cites; keeps a bad payload small
+  // The text channel's source line ("_Kilder (n): [..](..), …_", actions/rendering.py),
+  // the answer's last paragraph: dropped when the answer's sources come as data instead.
+  var SOURCE_LINE = /(^|\n\s*\n)_Kilder? ?(\(\d+\))?:[^\n]*_\s*$/;
   // 👍/👎 as SVG (Material Icons' thumb_up/thumb_down, Apache-2.0), not emoji: an emoji
   // needs a colour-emoji font, and without one the buttons show empty boxes.
   var THUMB_UP = 'M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z';
@@ -317,6 +323,7 @@
       node.appendChild(el('p', 'fagchat-user-text', msg.text)); // typed text is shown literally
     } else {
       renderText(node, msg.text);
+      if (msg.sources && msg.sources.length) node.appendChild(sourceList(msg.sources));
       if (msg.article) node.appendChild(feedbackRow(msg));
     }
     ui.log.appendChild(node);
@@ -329,6 +336,24 @@
       });
     }
     return node;
+  }
+
+  // Every source of an answer behind one native disclosure: keyboard (Enter/Space) and
+  // screen readers (the name "Kilder (4)" and its expanded state) need no script of ours.
+  function sourceList(sources) {
+    var box = el('details', 'fagchat-sources');
+    var name = sources.length === 1 ? S.source : S.sources;
+    box.appendChild(el('summary', 'fagchat-sources-toggle', name + ' (' + sources.length + ')'));
+    var list = box.appendChild(el('ul', 'fagchat-sources-list'));
+    sources.forEach(function (s) { link(list.appendChild(el('li')), s.label, s.url); });
+    return box;
+  }
+
+  // The sources of a reply as [{url, label}]; anything else is dropped.
+  function sourcesOf(custom) {
+    return (Array.isArray(custom.sources) ? custom.sources : []).filter(function (s) {
+      return s && typeof s.url === 'string' && typeof s.label === 'string' && s.label;
+    }).slice(0, MAX_SOURCES).map(function (s) { return { url: s.url, label: s.label }; });
   }
 
   function feedbackRow(msg) {
@@ -454,11 +479,16 @@
         return b && typeof b.title === 'string' && typeof b.payload === 'string';
       }).slice(0, 8).map(function (b) { return { title: b.title, payload: b.payload }; });
       var article = typeof custom.article === 'string' ? custom.article : null;
-      if (!text && !buttons.length && !(article && last)) return;
+      var sources = sourcesOf(custom);
+      if (!text && !buttons.length && !((article || sources.length) && last)) return;
       if (!last || (last.buttons && text)) msgs.push(last = { who: 'bot', text: '' });
       if (text) last.text = last.text ? last.text + '\n\n' + text : text;
       if (buttons.length) last.buttons = buttons;
       if (article) last.article = article;
+      if (sources.length) {
+        last.sources = sources;
+        last.text = last.text.replace(SOURCE_LINE, '');
+      }
     });
     return msgs;
   }

@@ -28,8 +28,10 @@ def test_axe_finds_no_wcag_21_aa_violations_in_any_state(new_context, web_url: s
     open_chat(page)
     check(page, "open")
 
-    ask(page, "Hvad er stalking?")
+    answer = ask(page, "Hvad er stalking?")
     check(page, "answered")
+    answer.locator("details.fagchat-sources > summary").click()
+    check(page, "answered, sources open")
 
     for text in VAGUE:
         ask(page, text)

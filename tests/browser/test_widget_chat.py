@@ -8,7 +8,19 @@ import sqlite3
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.widget_page import ask, bot_count, launcher, open_chat, screenshot, stored_state, textbox, wait_reply
+from actions.rendering import answer_message, knowledge_base
+from tests.browser.widget_page import (
+    BOT,
+    ask,
+    axe_violations,
+    bot_count,
+    launcher,
+    open_chat,
+    screenshot,
+    stored_state,
+    textbox,
+    wait_reply,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -30,8 +42,14 @@ def test_question_answer_button_and_history_after_reload(page: Page, web_url: st
     answer = ask(page, QUESTION)
     expect(answer).to_contain_text("Ensidighed")
     expect(answer.locator("li strong").first).to_be_visible()  # "- **bold**" became a list
-    source = answer.locator("em a[href^='https://']").first  # "_Kilde: [site](url)_"
+    # The sources: folded into "Kilder (n)", the text line gone, links opening a new tab.
+    sources = answer.locator("details.fagchat-sources")
+    expect(sources.locator("summary")).to_have_text(re.compile(r"^Kilder? \(\d+\)$"))
+    expect(answer.locator("em a")).to_have_count(0)
+    sources.locator("summary").click()
+    source = sources.get_by_role("link").first
     expect(source).to_have_attribute("rel", "noopener noreferrer")
+    expect(source).to_have_attribute("href", re.compile("^https://"))
     follow_up = page.get_by_role("button", name=FOLLOW_UP)
     expect(follow_up).to_be_visible()
     screenshot(page, "desktop-answered")
@@ -167,3 +185,48 @@ def test_slow_bot_times_out_with_a_clear_message(page: Page, web_url: str) -> No
     expect(error).to_contain_text("det tog for lang tid")
     expect(error.get_by_role("button", name="Prøv igen")).to_be_visible()
     expect(error.get_by_role("link", name="25 17 73 74")).to_be_visible()
+
+
+def test_every_source_behind_a_kilder_disclosure(new_context, offline_web: str) -> None:
+    # The widget alone: the webhook is answered in the browser with what the action server
+    # sends for an article, so this needs no Rasa (fagchat/channel merges `custom` in).
+    kb = knowledge_base()
+    message = answer_message(kb, kb.articles["what_is_stalking"], None)
+    reply = [{"recipient_id": "x", "text": message["text"], "buttons": message["buttons"]}]
+    reply[0]["custom"] = message["json_message"]
+    sources = message["json_message"]["sources"]
+    page = new_context(bypass_csp=True, reduced_motion="reduce").new_page()  # bypass_csp: for axe
+    page.route("**/webhooks/fagchat/webhook", lambda route: route.fulfill(json=reply))
+    page.goto(offline_web)
+    open_chat(page)
+    answer = ask(page, QUESTION)
+
+    toggle = answer.locator("details.fagchat-sources > summary")
+    expect(toggle).to_have_text(f"Kilder ({len(sources)})")
+    expect(answer.locator("em a")).to_have_count(0)  # the text channel's line is folded away
+    links = answer.locator(".fagchat-sources-list a")
+    expect(links.first).to_be_hidden()
+
+    # Keyboard: Tab reaches the toggle, which shows focus; Enter opens it, Space closes it.
+    answer.get_by_role("button", name="Svaret hjalp", exact=True).focus()
+    page.keyboard.press("Shift+Tab")
+    expect(toggle).to_be_focused()
+    assert page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    page.keyboard.press("Enter")
+    expect(answer.locator("details.fagchat-sources")).to_have_attribute("open", "")
+    expect(links).to_have_count(len(sources))
+    for index, source in enumerate(sources):
+        link = links.nth(index)
+        expect(link).to_be_visible()
+        expect(link).to_have_attribute("href", source["url"])
+        expect(link).to_contain_text(source["label"])
+        expect(link).to_have_attribute("target", "_blank")
+    violations = axe_violations(page)
+    assert violations == [], "\n".join(violations)
+    screenshot(page, "desktop-sources-open")
+    page.keyboard.press("Space")
+    expect(links.first).to_be_hidden()
+
+    # After a reload the answer keeps its sources (they are stored with the message).
+    page.reload()
+    expect(page.locator(BOT).last.locator("details.fagchat-sources > summary")).to_have_text(f"Kilder ({len(sources)})")
