@@ -38,9 +38,9 @@ SETTINGS: Dict[str, Setting] = {
         Setting("FAGCHAT_ACTIONS_PORT", "5055", "Port of the action server."),
         Setting(
             "FAGCHAT_RASA_WORKERS",
-            "1",
-            "Worker processes of the Rasa server on its one port; more than 1 needs "
-            "FAGCHAT_LOCK_STORE=redis (scale-out mode, docs/operations.md).",
+            "2",
+            "Worker processes of the Rasa server on its one port (one Python process cannot use "
+            "two cores); more than 1 needs FAGCHAT_LOCK_STORE=sqlite or redis.",
         ),
         Setting("FAGCHAT_ACTIONS_WORKERS", "1", "Worker processes of the action server."),
         Setting("FAGCHAT_WEB_PORT", "8080", "Port of the web process (widget, demo page)."),
@@ -53,8 +53,9 @@ SETTINGS: Dict[str, Setting] = {
         ),
         Setting(
             "FAGCHAT_LOCK_STORE",
-            "memory",
-            "Lock store: 'memory' for one Rasa process, 'redis' for several.",
+            "sqlite",
+            "Lock store: 'sqlite' (FAGCHAT_VAR_DIR/locks.db) for the Rasa workers of one machine, "
+            "'redis' for several machines, 'memory' for exactly one Rasa process.",
         ),
         Setting("FAGCHAT_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis for the lock store."),
         Setting("FAGCHAT_MAX_MESSAGE_CHARS", "1000", "Longest user message accepted."),

@@ -152,12 +152,15 @@ def test_the_redis_lock_store_never_issues_a_ticket_twice(tmp_path, monkeypatch)
         settings.current.cache_clear()
 
 
-def test_several_rasa_workers_need_the_redis_lock_store():
+def test_several_rasa_workers_need_a_lock_store_shared_across_processes():
     from fagchat.run.launcher import rasa_workers
 
-    assert rasa_workers({}) == 1
-    with pytest.raises(SystemExit, match="FAGCHAT_LOCK_STORE=redis"):
-        rasa_workers({"FAGCHAT_RASA_WORKERS": "2"})
+    assert rasa_workers({}) == 2  # the default: two workers on the SQLite lock store
+    assert rasa_workers({"FAGCHAT_RASA_WORKERS": "1", "FAGCHAT_LOCK_STORE": "memory"}) == 1
+    with pytest.raises(SystemExit, match="FAGCHAT_LOCK_STORE=sqlite or redis"):
+        rasa_workers({"FAGCHAT_RASA_WORKERS": "2", "FAGCHAT_LOCK_STORE": "memory"})
+    with pytest.raises(SystemExit, match="must be one of memory, sqlite, redis"):
+        rasa_workers({"FAGCHAT_RASA_WORKERS": "2", "FAGCHAT_LOCK_STORE": "file"})
     assert rasa_workers({"FAGCHAT_RASA_WORKERS": "2", "FAGCHAT_LOCK_STORE": "redis"}) == 2
 
 
@@ -168,7 +171,9 @@ def test_the_endpoints_file_names_our_lock_stores_and_no_password(tmp_path):
 
     env = {"FAGCHAT_VAR_DIR": str(tmp_path), "FAGCHAT_RASA_PORT": "1"}
     embedded = yaml.safe_load(write_endpoints(env).read_text())
-    assert embedded["lock_store"]["type"] == "fagchat.stores.lock_store.FagchatInMemoryLockStore"
+    assert embedded["lock_store"]["type"] == "fagchat.stores.lock_store.FagchatSQLiteLockStore"
+    single = yaml.safe_load(write_endpoints({**env, "FAGCHAT_LOCK_STORE": "memory"}).read_text())
+    assert single["lock_store"]["type"] == "fagchat.stores.lock_store.FagchatInMemoryLockStore"
     scaled = yaml.safe_load(
         write_endpoints(
             {

@@ -2,19 +2,22 @@
 
     python -m fagchat.run.launcher            # everything, until Ctrl-C
 
-Processes (ports are settings):
-    actions  rasa_sdk action server     FAGCHAT_ACTIONS_PORT (5055)
-    rasa     Rasa server, chat channel  FAGCHAT_RASA_PORT    (5005)
-    web      widget and demo page       FAGCHAT_WEB_PORT     (8080)
-    staff    staff review app           FAGCHAT_STAFF_PORT   (8081)
+Processes (addresses and ports are settings; fagchat/run/serve.py):
+    actions  rasa_sdk action server     FAGCHAT_HOST         FAGCHAT_ACTIONS_PORT (5055)
+    rasa     Rasa server, chat channel  FAGCHAT_HOST         FAGCHAT_RASA_PORT    (5005)
+    web      widget and demo page       FAGCHAT_PUBLIC_HOST  FAGCHAT_WEB_PORT     (8080)
+    staff    staff review app           FAGCHAT_HOST         FAGCHAT_STAFF_PORT   (8081)
+Both hosts default to 127.0.0.1; only the web process is meant to face the internet.
 
 Rasa's endpoints file is written to var/run/endpoints.yml from `endpoints.yml` with the
 current settings (action server URL, lock store), so ports and engines stay settings.
 A process that dies is restarted; Ctrl-C (or SIGTERM) stops every process it started.
 
-Scale-out mode is settings only (docs/operations.md): FAGCHAT_RASA_WORKERS becomes Rasa's
-SANIC_WORKERS, FAGCHAT_LOCK_STORE=redis names our atomic Redis lock store in the endpoints
-file, and FAGCHAT_DB_URL points the tracker store at PostgreSQL.
+FAGCHAT_RASA_WORKERS becomes Rasa's SANIC_WORKERS: the default runs two Rasa workers on one
+port, sharing the conversation locks through our SQLite lock store (FAGCHAT_LOCK_STORE=sqlite),
+because one Python process cannot use two cores. Scale-out mode is settings only
+(docs/operations.md): FAGCHAT_LOCK_STORE=redis names our atomic Redis lock store in the
+endpoints file, and FAGCHAT_DB_URL points the tracker store at PostgreSQL.
 """
 
 import logging
@@ -31,6 +34,7 @@ from typing import IO, Dict, List, Optional, Sequence
 import yaml
 
 from fagchat import settings
+from fagchat.run.serve import bind_address, local_url
 
 ROOT = settings.ROOT
 BIN = Path(sys.executable).parent
@@ -52,10 +56,9 @@ def write_endpoints(env: Dict[str, str]) -> Path:
     config = yaml.safe_load((ROOT / "endpoints.yml").read_text())
     host = _env_get(env, "FAGCHAT_HOST")
     config["action_endpoint"] = {"url": f"http://{host}:{_env_get(env, 'FAGCHAT_ACTIONS_PORT')}/webhook"}
-    if _env_get(env, "FAGCHAT_LOCK_STORE") == "redis":
-        # Our store reads FAGCHAT_REDIS_URL itself, so no password is written to disk;
-        # Rasa's own RedisLockStore is not safe across processes (fagchat/stores/lock_store.py).
-        config["lock_store"] = {"type": "fagchat.stores.lock_store.FagchatRedisLockStore"}
+    # Our Redis store reads FAGCHAT_REDIS_URL itself, so no password is written to disk;
+    # Rasa's own RedisLockStore is not safe across processes (fagchat/stores/lock_store.py).
+    config["lock_store"] = {"type": LOCK_STORES[lock_store(env)]}
     run_dir = ROOT / _env_get(env, "FAGCHAT_VAR_DIR") / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / f"endpoints-{_env_get(env, 'FAGCHAT_RASA_PORT')}.yml"
@@ -63,8 +66,23 @@ def write_endpoints(env: Dict[str, str]) -> Path:
     return path
 
 
+LOCK_STORES = {
+    "memory": "fagchat.stores.lock_store.FagchatInMemoryLockStore",
+    "sqlite": "fagchat.stores.lock_store.FagchatSQLiteLockStore",
+    "redis": "fagchat.stores.lock_store.FagchatRedisLockStore",
+}
+
+
+def lock_store(env: Dict[str, str]) -> str:
+    """FAGCHAT_LOCK_STORE, checked: one of LOCK_STORES."""
+    value = _env_get(env, "FAGCHAT_LOCK_STORE")
+    if value not in LOCK_STORES:
+        raise SystemExit(f"Setting FAGCHAT_LOCK_STORE must be one of {', '.join(LOCK_STORES)}, got {value!r}")
+    return value
+
+
 def rasa_workers(env: Dict[str, str]) -> int:
-    """Rasa's worker count (SANIC_WORKERS); more than one needs the Redis lock store.
+    """Rasa's worker count (SANIC_WORKERS); more than one needs a lock store shared across processes.
 
     Rasa itself would quietly fall back to one worker with the in-memory lock store;
     a setting that cannot take effect stops the start instead.
@@ -72,14 +90,14 @@ def rasa_workers(env: Dict[str, str]) -> int:
     value = _env_get(env, "FAGCHAT_RASA_WORKERS")
     if not value.isdigit() or int(value) < 1:
         raise SystemExit(f"Setting FAGCHAT_RASA_WORKERS must be a whole number >= 1, got {value!r}")
-    if int(value) > 1 and _env_get(env, "FAGCHAT_LOCK_STORE") != "redis":
-        raise SystemExit("FAGCHAT_RASA_WORKERS > 1 needs FAGCHAT_LOCK_STORE=redis (docs/operations.md)")
+    if int(value) > 1 and lock_store(env) == "memory":
+        raise SystemExit("FAGCHAT_RASA_WORKERS > 1 needs FAGCHAT_LOCK_STORE=sqlite or redis (docs/operations.md)")
     return int(value)
 
 
 def command(name: str, env: Dict[str, str]) -> List[str]:
     """The command line of service `name` under the settings in `env`."""
-    host = _env_get(env, "FAGCHAT_HOST")
+    host, port = bind_address("rasa", settings.read(env))
     py = str(BIN / "python")
     if name == "actions":
         return [py, "-m", "fagchat.run.action_server"]
@@ -96,7 +114,7 @@ def command(name: str, env: Dict[str, str]) -> List[str]:
             "--interface",
             host,
             "--port",
-            _env_get(env, "FAGCHAT_RASA_PORT"),
+            str(port),
             "--cors",
             *_env_get(env, "FAGCHAT_ALLOWED_ORIGINS").split(","),
             # The HTTP API stays off: only the chat channel is served.
@@ -110,15 +128,8 @@ def command(name: str, env: Dict[str, str]) -> List[str]:
 
 def health_url(name: str, env: Dict[str, str]) -> str:
     """A URL that answers 200 once service `name` is ready."""
-    host = _env_get(env, "FAGCHAT_HOST")
-    port = {
-        "actions": "FAGCHAT_ACTIONS_PORT",
-        "rasa": "FAGCHAT_RASA_PORT",
-        "web": "FAGCHAT_WEB_PORT",
-        "staff": "FAGCHAT_STAFF_PORT",
-    }[name]
     path = {"actions": "/health", "rasa": "/webhooks/fagchat/", "web": "/healthz", "staff": "/healthz"}[name]
-    return f"http://{host}:{_env_get(env, port)}{path}"
+    return local_url(name, settings.read(env)) + path
 
 
 def is_up(url: str) -> bool:

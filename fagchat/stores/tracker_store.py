@@ -50,6 +50,13 @@ def _driver_detail(exc: Exception) -> str:
     return lines[0][:200] if lines else "-"
 
 
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
 def redact_event(event: Event) -> Event:
     """Return a copy of `event` with personal data in its text fields redacted.
 
@@ -88,6 +95,12 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         self.backend = url.get_backend_name()
         if self.backend == "postgresql":
             rasa_patches.rebuild_engine(self, PG_CONNECT_TIMEOUT)
+        elif self.backend == "sqlite":
+            # Two Rasa workers (the default) and the staff app share the file: in WAL mode
+            # readers never wait for the writer, and a writer waits up to 5 s for another.
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            with self.engine.connect() as connection:
+                _sqlite_pragmas(connection.connection, None)
         logger.info("tracker_store.ready backend=%s", self.backend)
 
     @contextlib.contextmanager
