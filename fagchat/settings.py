@@ -33,7 +33,18 @@ class Setting:
 SETTINGS: Dict[str, Setting] = {
     s.name: s
     for s in [
-        Setting("FAGCHAT_HOST", "127.0.0.1", "Address every server binds to."),
+        Setting(
+            "FAGCHAT_HOST",
+            "127.0.0.1",
+            "Address Rasa, the action server and the staff app bind to, and where the other "
+            "processes reach them; keep it on loopback unless they run on other machines.",
+        ),
+        Setting(
+            "FAGCHAT_PUBLIC_HOST",
+            "127.0.0.1",
+            "Address the web process (demo page, widget, chat proxy) binds to: the only port "
+            "meant for the internet; 0.0.0.0 publishes it and nothing else.",
+        ),
         Setting("FAGCHAT_RASA_PORT", "5005", "Port of the Rasa server (chat channel)."),
         Setting("FAGCHAT_ACTIONS_PORT", "5055", "Port of the action server."),
         Setting(

@@ -54,8 +54,7 @@ def model_path(env: Optional[Dict[str, str]] = None) -> Path:
 def write_endpoints(env: Dict[str, str]) -> Path:
     """Write var/run/endpoints.yml for the settings in `env`; return its path."""
     config = yaml.safe_load((ROOT / "endpoints.yml").read_text())
-    host = _env_get(env, "FAGCHAT_HOST")
-    config["action_endpoint"] = {"url": f"http://{host}:{_env_get(env, 'FAGCHAT_ACTIONS_PORT')}/webhook"}
+    config["action_endpoint"] = {"url": local_url("actions", settings.read(env)) + "/webhook"}
     # Our Redis store reads FAGCHAT_REDIS_URL itself, so no password is written to disk;
     # Rasa's own RedisLockStore is not safe across processes (fagchat/stores/lock_store.py).
     config["lock_store"] = {"type": LOCK_STORES[lock_store(env)]}
