@@ -82,6 +82,23 @@ SETTINGS: Dict[str, Setting] = {
             "Seconds the web process waits for Rasa before answering 503 bot_unavailable.",
         ),
         Setting(
+            "FAGCHAT_CHAT_RATE_PER_MINUTE",
+            "60",
+            "Chat messages and 👍/👎 one client address may send per minute through the web "
+            "process, on average; more get 429 (0: no limit).",
+        ),
+        Setting(
+            "FAGCHAT_CHAT_RATE_BURST",
+            "30",
+            "Chat requests one client address may send at once before the per-minute rate applies.",
+        ),
+        Setting(
+            "FAGCHAT_WEB_TRUSTED_PROXIES",
+            "",
+            "Comma-separated addresses or CIDR ranges of reverse proxies in front of the web "
+            "process; their X-Forwarded-For names the client (empty: the header is ignored).",
+        ),
+        Setting(
             "FAGCHAT_HOLDING_SECONDS",
             "4",
             "Seconds the chat channel waits for the bot before it sends a holding answer "

@@ -36,6 +36,10 @@ def stack_env(tmp: Path) -> dict:
         "FAGCHAT_DB_URL": f"sqlite:///{tmp / 'fagchat.db'}",
         "FAGCHAT_VAR_DIR": str(tmp / "var"),
         "FAGCHAT_ALLOWED_ORIGINS": "http://localhost",
+        # The fuzz test alone sends thousands of chat requests from one address: high enough
+        # never to answer 429 here (the limit has its own tests, tests/test_rate_limit.py).
+        "FAGCHAT_CHAT_RATE_PER_MINUTE": "1000000",
+        "FAGCHAT_CHAT_RATE_BURST": "1000000",
     }
 
 

@@ -25,7 +25,9 @@ from sanic.response import HTTPResponse
 
 from fagchat import httpkit, settings
 from fagchat.knowledge import KnowledgeBase
+from fagchat.run.serve import local_url
 from fagchat.web import proxy
+from fagchat.web.ratelimit import RateLimiter
 
 logger = logging.getLogger("fagchat.web")
 
@@ -67,17 +69,25 @@ class WebConfig:
     max_body: int
     max_chars: int
     allowed_origins: Tuple[str, ...]
+    rate_per_minute: float  # chat requests per client address; 0: no limit (ratelimit.py)
+    rate_burst: int
+    trusted_proxies: Tuple[httpkit.Network, ...]
 
 
 def load_config(overrides: Optional[Dict[str, str]] = None) -> WebConfig:
     """Read the settings, with `overrides` (setting name -> value) taking precedence."""
     values = settings.read(overrides=overrides) if overrides else settings.current()
     return WebConfig(
-        rasa_url=f"http://{values.str('FAGCHAT_HOST')}:{values.int('FAGCHAT_RASA_PORT')}",
+        rasa_url=local_url("rasa", values),
         timeout=values.float("FAGCHAT_PROXY_TIMEOUT"),
         max_body=values.int("FAGCHAT_MAX_BODY_BYTES"),
         max_chars=values.int("FAGCHAT_MAX_MESSAGE_CHARS"),
         allowed_origins=tuple(o.rstrip("/") for o in values.list("FAGCHAT_ALLOWED_ORIGINS")),
+        rate_per_minute=values.float("FAGCHAT_CHAT_RATE_PER_MINUTE"),
+        rate_burst=values.int("FAGCHAT_CHAT_RATE_BURST"),
+        trusted_proxies=httpkit.proxy_networks(
+            values.list("FAGCHAT_WEB_TRUSTED_PROXIES"), "FAGCHAT_WEB_TRUSTED_PROXIES"
+        ),
     )
 
 
@@ -100,6 +110,7 @@ def create_app(overrides: Optional[Dict[str, str]] = None) -> Sanic:
     app.ctx.config = config
     app.ctx.files = _load_files()
     app.ctx.site_config = _site_config(config)
+    app.ctx.limiter = RateLimiter(config.rate_per_minute, config.rate_burst) if config.rate_per_minute > 0 else None
 
     app.blueprint(proxy.bp)
     app.add_route(serve_file, "/", methods=["GET"], name="index")

@@ -10,7 +10,9 @@ details instead. Log lines name the route, status and duration, never the conten
 
 import asyncio
 import logging
+import math
 import time
+from typing import Optional
 from urllib.parse import urlparse
 
 import aiohttp
@@ -18,10 +20,15 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from fagchat import httpkit
+from fagchat.text import conversation_ref
+from fagchat.web.ratelimit import client_key
+
 logger = logging.getLogger("fagchat.web.proxy")
 
 bp = Blueprint("proxy", url_prefix="/webhooks/fagchat")
 
+TOO_MANY = "Du har sendt mange beskeder på kort tid. Vent et øjeblik, og prøv så igen."
 UNAVAILABLE = (
     "Fagchat kan ikke svare lige nu. Prøv igen om lidt, eller kontakt Dansk Stalking Center "
     "direkte. Er nogen i fare lige nu, så ring 112."
@@ -118,8 +125,32 @@ async def chat_preflight(request: Request) -> HTTPResponse:
     return await preflight(request)
 
 
+def rate_limited(request: Request, name: str) -> Optional[HTTPResponse]:
+    """The 429 answer when the client has used up its requests (ratelimit.py), else None."""
+    limiter = request.app.ctx.limiter
+    if limiter is None:
+        return None
+    config = request.app.ctx.config
+    forwarded = ",".join(request.headers.getall("x-forwarded-for", []))
+    key = client_key(httpkit.client_address(request.ip or "", forwarded, config.trusted_proxies))
+    wait = limiter.take(key)
+    if not wait:
+        return None
+    if limiter.newly_limited(key):
+        # Once per client until it is served again; the address is personal data: hashed.
+        logger.warning("proxy.rate_limited route=%s client=%s", name, conversation_ref(key))
+    return response.json(
+        {"error": "too_many_requests", "message": TOO_MANY},
+        status=429,
+        headers={"Retry-After": str(max(1, math.ceil(wait))), "Cache-Control": "no-store"},
+    )
+
+
 async def forward(request: Request, name: str) -> HTTPResponse:
     """Forward a request to the channel's route `name` and pass its answer back."""
+    refused = rate_limited(request, name)
+    if refused is not None:
+        return refused
     if not origin_allowed(request):
         logger.warning("proxy.forbidden_origin route=%s", name)
         return forbidden()
