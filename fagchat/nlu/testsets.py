@@ -47,6 +47,8 @@ SAFETY_SETS: Dict[str, Tuple[Path, bool]] = {
     "lookalikes_dev2": (DATA / "safety_lookalikes_dev2.txt", False),
     "danger_dev3": (DATA / "safety_danger_dev3.txt", False),
     "lookalikes_dev3": (DATA / "safety_lookalikes_dev3.txt", False),
+    "danger_dev4": (DATA / "safety_danger_dev4.txt", False),
+    "lookalikes_dev4": (DATA / "safety_lookalikes_dev4.txt", False),
 }
 _ANNOTATION = re.compile(r"\[([^\]]+)\]\{[^}]*\}|\[([^\]]+)\]\([^)]*\)")
 
