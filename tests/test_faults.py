@@ -23,6 +23,7 @@ from tests.test_scaleout import send_at_once
 pytestmark = pytest.mark.integration
 CONTACT = ("25 17 73 74", "kontakt@danskstalkingcenter.dk", "112")
 QUESTION = "Hvad er stalking?"
+ARTICLE = "what_is_stalking"  # the article QUESTION is answered with
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +105,7 @@ def test_tracker_database_down_fails_loudly_and_recovers(scaled):
         answer, took = timed_say(rasa, me, "hvordan dokumenterer man stalking")
         assert NOT_STORED in answer and has_contact_details(answer), answer
         assert took < 10
-        status, feedback = post(f"{rasa}/webhooks/fagchat/feedback", {"sender": me, "value": "up"})
+        status, feedback = post(f"{rasa}/webhooks/fagchat/feedback", {"sender": me, "value": "up", "article": ARTICLE})
         assert status == 503 and feedback["message"]
     finally:
         scaled.postgres.start()

@@ -10,6 +10,7 @@ import pytest
 from tests.helpers import post, say, texts
 
 pytestmark = pytest.mark.integration
+ANY = "a" * 22  # the shortest sender id the channel accepts
 ACUTE_START = "**Er nogen i fare lige nu, så ring 112.**"
 
 
@@ -66,17 +67,17 @@ def test_acute_danger_is_answered_while_the_action_server_is_down(live_stack):
 @pytest.mark.parametrize(
     "body, raw, statuses",
     [
-        ({"sender": "s1", "message": ""}, False, {200}),
-        ({"sender": "s1", "message": "   \n\t "}, False, {200}),
-        ({"sender": "s1", "message": "x" * 10_000}, False, {400, 413}),
-        ({"sender": "s1", "message": "Hvad er stalking? 😟 æøå ÆØÅ"}, False, {200}),
+        ({"sender": ANY, "message": ""}, False, {200}),
+        ({"sender": ANY, "message": "   \n\t "}, False, {200}),
+        ({"sender": ANY, "message": "x" * 10_000}, False, {400, 413}),
+        ({"sender": ANY, "message": "Hvad er stalking? 😟 æøå ÆØÅ"}, False, {200}),
         ("{not json", True, {400}),
         ('["sender", "message"]', True, {400}),
         ({"message": "hej"}, False, {400}),
         ({"sender": 5, "message": "hej"}, False, {400}),
-        ({"sender": "s1", "message": ["hej"]}, False, {400}),
+        ({"sender": ANY, "message": ["hej"]}, False, {400}),
         ({"sender": "../../etc", "message": "hej"}, False, {400}),
-        ({"sender": "s1", "message": "hej\x00\u202e\u200b"}, False, {200}),
+        ({"sender": ANY, "message": "hej\x00\u202e\u200b"}, False, {200}),
         ("x" * 70_000, True, {413}),
     ],
 )
@@ -117,6 +118,32 @@ def test_feedback_is_stored_with_the_conversation(live_stack):
     assert values[-1]["value"] == {"value": "down", "article": "what_is_stalking"}
     status, answer = post(f"{rasa}/webhooks/fagchat/feedback", {"sender": me, "value": "maybe"})
     assert status == 400 and answer["message"]
+
+
+def slot_rows(stack, sender_id):
+    with sqlite3.connect(db_path(stack)) as db:
+        return db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'slot'", (sender_id,)).fetchall()
+
+
+def test_forged_feedback_is_refused_and_stores_nothing(live_stack):
+    rasa, me, stranger = live_stack.url("rasa"), sender(), sender()
+    url = f"{rasa}/webhooks/fagchat/feedback"
+    # A conversation nobody had: no vote, and no conversation made up around it.
+    status, answer = post(url, {"sender": stranger, "value": "up", "article": "what_is_stalking"})
+    assert status == 404 and answer["error"] == "unknown_conversation" and answer["message"]
+    with sqlite3.connect(db_path(live_stack)) as db:
+        assert db.execute("SELECT COUNT(*) FROM events WHERE sender_id = ?", (stranger,)).fetchone()[0] == 0
+    # A real conversation, but an article it was never shown.
+    say(rasa, me, "Hvad er stalking?")
+    before = slot_rows(live_stack, me)
+    status, answer = post(url, {"sender": me, "value": "down", "article": "documentation"})
+    assert status == 422 and answer["error"] == "article_not_shown"
+    assert slot_rows(live_stack, me) == before
+    # A short, guessable id is refused before anything is looked up.
+    status, answer = post(url, {"sender": "s1", "value": "up", "article": "what_is_stalking"})
+    assert status == 400 and answer["error"] == "invalid_sender"
+    log = (live_stack.log_dir / "rasa.log").read_text(errors="replace")
+    assert "feedback.refused" in log and "reason=unknown_conversation" in log and stranger not in log
 
 
 PERSONAL = ["010190-1234", "0101901234", "+45 22 33 44 55", "22334455", "anna.hansen@example.dk"]

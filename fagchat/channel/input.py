@@ -17,7 +17,7 @@ from sanic.response import HTTPResponse
 
 from fagchat import httpkit, rasa_patches, settings
 from fagchat.channel import requests
-from fagchat.channel.feedback import store_feedback
+from fagchat.channel.feedback import Verdict, store_feedback
 from fagchat.channel.turns import Turns, bot
 from fagchat.stores.lock_store import LockStoreUnavailable
 from fagchat.stores.tracker_store import TrackerStoreUnavailable
@@ -31,6 +31,14 @@ HEADERS = {
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
 }
 EMPTY = "Din besked er tom. Skriv dit spørgsmål, så hjælper jeg gerne."
+# A refused vote: the status and what the user reads (fagchat/channel/feedback.py).
+FEEDBACK_REFUSED = {
+    Verdict.UNKNOWN_CONVERSATION: (
+        404,
+        "Samtalen findes ikke hos os, så din vurdering blev ikke gemt. Skriv en besked for at starte en ny samtale.",
+    ),
+    Verdict.ARTICLE_NOT_SHOWN: (422, "Du kan kun vurdere de svar, du har fået i denne samtale."),
+}
 
 
 class FagchatInput(RestInput):
@@ -89,9 +97,9 @@ class FagchatInput(RestInput):
             if value not in ("up", "down"):
                 return httpkit.json_error(400, "invalid_value", "Feedback skal være 👍 eller 👎.")
             if not requests.valid_article(article):
-                return httpkit.json_error(400, "invalid_article", "Ukendt svar.")
+                return httpkit.json_error(400, "invalid_article", "Vurderingen skal høre til et af svarene.")
             try:
-                await store_feedback(request.app.ctx.agent, sender, value, article)
+                verdict = await store_feedback(request.app.ctx.agent, sender, value, article)
             except Exception as exc:  # noqa: BLE001 - storage down: say so, never a traceback
                 if not isinstance(exc, (TrackerStoreUnavailable, LockStoreUnavailable)):
                     logger.error(
@@ -100,6 +108,16 @@ class FagchatInput(RestInput):
                 return httpkit.json_error(
                     503, "storage_unavailable", "Din vurdering kunne ikke gemmes lige nu. Prøv igen om lidt."
                 )
+            if verdict is not Verdict.STORED:
+                # Forged or stale: nothing stored. The article id passed ARTICLE's pattern.
+                logger.warning(
+                    "feedback.refused conversation=%s reason=%s article=%s",
+                    conversation_ref(sender),
+                    verdict.value,
+                    article,
+                )
+                status, message = FEEDBACK_REFUSED[verdict]
+                return httpkit.json_error(status, verdict.value, message)
             logger.info("feedback.stored conversation=%s value=%s article=%s", conversation_ref(sender), value, article)
             return response.json({"ok": True})
 

@@ -14,7 +14,11 @@ from fagchat.text import clean_text, conversation_ref
 
 logger = logging.getLogger("fagchat.channel")
 
-SENDER = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+# A sender id is the only key to a conversation and its feedback, so it must not be
+# guessable: at least 22 characters of base64url (132 random bits; the widget sends 32 hex
+# characters, 128 bits). Shorter ids are refused (issue 12).
+MIN_SENDER_CHARS = 22
+SENDER = re.compile(rf"^[A-Za-z0-9_-]{{{MIN_SENDER_CHARS},128}}$")
 ARTICLE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 # A message this many times the limit is refused as too large (413), not just too long
 # (400): the widget caps what a user can type at the limit, so only a script sends that.
@@ -45,8 +49,8 @@ def valid_sender(sender: Any) -> bool:
 
 
 def valid_article(article: Any) -> bool:
-    """Whether `article` is absent or has the form of an article id."""
-    return article is None or (isinstance(article, str) and bool(ARTICLE.match(article)))
+    """Whether `article` has the form of an article id."""
+    return isinstance(article, str) and bool(ARTICLE.match(article))
 
 
 def message_text(message: Any, max_chars: int) -> Union[str, HTTPResponse]:

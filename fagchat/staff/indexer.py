@@ -152,7 +152,10 @@ class _Conversation:
 
     def finish(self) -> None:
         """Turn the feedback into marks and flag the message each 👎 was about."""
+        shown = {m["article"] for m in self.marks if m["kind"] == "shown"}
         for article, fb in self.feedback.items():
+            if article not in shown:
+                continue  # the chat channel's rule (fagchat/channel/feedback.py): not a vote
             self.mark(fb["event_id"], fb["ts"], fb["kind"], article[:64] if article else None)
             if fb["kind"] != "down":
                 continue
