@@ -15,7 +15,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from fagchat import httpkit, rasa_patches, settings
+from fagchat import httpkit, logs, rasa_patches, settings
 from fagchat.channel import requests
 from fagchat.channel.feedback import Verdict, store_feedback
 from fagchat.channel.turns import Turns, bot
@@ -61,6 +61,8 @@ class FagchatInput(RestInput):
             # Once per Rasa worker, before the first message (fagchat/rasa_patches.py).
             rasa_patches.install()
             rasa_patches.harden_server_app(app, max_body, handle_error)
+            # Rasa has set up its logging by now; at DEBUG it logs every user message.
+            logger.info("channel.log_redaction handlers=%d", logs.install_redaction())
 
         @bp.middleware("response")
         async def security_headers(request: Request, answer: HTTPResponse) -> None:
