@@ -23,15 +23,15 @@ def fallback_event(text="hmm"):
 
 
 def test_answer_utters_article_with_source_followups_and_article_id(dispatcher, domain):
-    events = run(ActionAnswer(), dispatcher, make_tracker("what_is_stalking"), domain)
+    events = run(ActionAnswer(), dispatcher, make_tracker("stalking_forms"), domain)
     answer = dispatcher.messages[0]
     assert "stalking" in answer["text"].lower()
     assert "Kilde" in answer["text"] and "https://" in answer["text"]
     assert 2 <= len(answer["buttons"]) <= 3
     assert all(b["payload"].startswith("/") for b in answer["buttons"])
-    assert answer["custom"]["article"] == "what_is_stalking"
+    assert answer["custom"]["article"] == "stalking_forms"
     assert [s["url"] for s in answer["custom"]["sources"]] and "Kilde" in answer["text"]
-    assert SlotSet("last_article", "what_is_stalking") in events
+    assert SlotSet("last_article", "stalking_forms") in events
     assert len(dispatcher.messages) == 1  # no role variants here: no role question
 
 

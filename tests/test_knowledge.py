@@ -154,7 +154,51 @@ def test_answers_are_short_and_end_with_a_next_step(kb, article_id):
     article = kb.articles[article_id]
     for text in [article.body, *article.variants.values()]:
         assert words(text) <= 160, f"{article_id}: {words(text)} words"
-        assert "næste skridt" in text.lower().rsplit("\n\n", 1)[-1], f"{article_id} must end with its next step"
+        last = text.rsplit("\n\n", 1)[-1]
+        assert last.startswith("**Næste skridt:** "), f"{article_id} must end with its next step"
+
+
+def answer_texts(kb: KnowledgeBase):
+    """Every text a user reads: each article's common answer and variants, each domain response."""
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text())
+    for article in kb.articles.values():
+        yield article.id, article.body
+        yield from ((f"{article.id} ({role})", text) for role, text in article.variants.items())
+    for name, variants in domain["responses"].items():
+        yield from ((name, v["text"]) for v in variants if v.get("text"))
+
+
+def test_next_steps_have_one_format_and_words_one_spelling(kb):
+    for name, text in answer_texts(kb):
+        for paragraph in text.split("\n\n"):
+            if "næste skridt" in paragraph.lower():
+                assert paragraph.startswith("**Næste skridt:** "), name
+        assert "mønstret" not in text, f"{name}: write 'mønsteret'"
+
+
+@pytest.mark.parametrize(
+    "article_id, role",
+    [
+        ("restraining_order", "politi"),
+        ("stalking_law", "politi"),
+        ("perpetrator_help", "politi"),
+        ("what_is_stalking", "sundhed"),
+        ("children_affected", "sundhed"),
+        ("safety", "sundhed"),
+    ],
+)
+def test_roles_get_their_own_answer_where_the_advice_differs(kb, article_id, role):
+    article = kb.articles[article_id]
+    assert role in article.variants and article.variants[role] != article.body
+
+
+def test_the_municipal_and_health_answers_on_reporting_differ_in_substance(kb):
+    # A caseworker's municipality receives the report; a health professional sends it.
+    variants = kb.for_intent("duty_to_report").variants
+    sentences = {role: set(re.split(r"(?<=[.!?:])\s+|\n", variants[role])) for role in ("kommune", "sundhed")}
+    shared = sentences["kommune"] & sentences["sundhed"] - {""}
+    assert len(shared) <= 2, shared
+    assert "tavshedspligt" in variants["sundhed"] and "adressebeskyttelse" in variants["kommune"]
 
 
 # --- the source list (knowledge/sources.yml) ------------------------------------------------
