@@ -49,7 +49,7 @@ def assessment(answers: Dict[str, Optional[bool]]) -> str:
         return (
             "Ud fra det, du beskriver, er kontakten ensidig, gentaget og uønsket, men den "
             "udsatte oplever den ikke som skræmmende. Det udelukker ikke stalking efter "
-            "straffelovens § 242. Loven spørger, om adfærden er egnet til at krænke en andens "
+            "straffelovens § 242. Loven spørger, om adfærden er egnet til at krænke den udsattes "
             "fred, fx fordi den skaber utryghed eller forstyrrer, og ikke om netop denne person "
             "er bange. Om der rejses sag, afgøres ud fra en samlet vurdering af forløbet."
         )
