@@ -49,8 +49,19 @@ def _blank_links(text: str) -> str:
 
 
 def words(text: str) -> List[Tuple[str, int, int]]:
-    """The lower-cased words of `text` with their start and end offsets."""
-    return [(m.group().lower(), m.start(), m.end()) for m in _WORD.finditer(_blank_links(text))]
+    """The lower-cased words of `text` with their start and end offsets.
+
+    A run of numbers (a phone number, a time like 8.30–11.00) counts as one word: such
+    facts must be given exactly as they are, and are not prose we could have copied.
+    """
+    found: List[Tuple[str, int, int]] = []
+    for m in _WORD.finditer(_blank_links(text)):
+        word = m.group().lower()
+        if word.isdigit() and found and found[-1][0] == "#":
+            found[-1] = ("#", found[-1][1], m.end())
+        else:
+            found.append(("#" if word.isdigit() else word, m.start(), m.end()))
+    return found
 
 
 def ngrams(text: str) -> Set[Tuple[str, ...]]:
@@ -89,7 +100,7 @@ def hits(name: str, text: str, reference: Set[Tuple[str, ...]]) -> Iterator[Hit]
         while j + 1 < len(shared) and shared[j + 1]:
             j += 1
         first, last = tokens[i], tokens[j + N - 1]
-        passage = " ".join(w for w, _, _ in tokens[i : j + N])
+        passage = " ".join(text[first[1] : last[2]].split())
         yield Hit(name, passage, sentence_at(text, first[1], last[2]))
         i = j + 1
 
