@@ -2,9 +2,10 @@
 
 import json
 import socket
+import time
 import urllib.error
 import urllib.request
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from rasa_sdk import Tracker
 
@@ -31,6 +32,22 @@ def post(url: str, body: Any, raw: bool = False, timeout: float = 60) -> Tuple[i
         return status, json.loads(text)
     except ValueError:
         return status, text
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, what: str, every: float = 0.05) -> Any:
+    """Poll `condition` until it returns something true; fail naming `what` after `timeout` s.
+
+    The way tests wait for another process: never a fixed sleep. `timeout` is an upper
+    bound for a slow machine, not the expected time.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:.0f} s: {what}")
+        time.sleep(every)
 
 
 def say(base: str, sender: str, text: str) -> List[Dict[str, Any]]:

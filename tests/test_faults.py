@@ -2,7 +2,9 @@
 
 Each test breaks one part, checks what the user and the operator get, mends the part and
 checks that the next message works. The stack is tests/scaleout_support.py's; the
-embedded stack (SQLite, in-memory lock) is covered by the burst test at the end.
+embedded stack (SQLite for conversations and locks) is covered by the burst test at the end.
+Waiting for another process is polling against a deadline; a time limit on an answer is a
+generous upper bound, never the expected time.
 """
 
 import json
@@ -11,19 +13,23 @@ import sqlite3
 import threading
 import time
 import uuid
+from typing import Any, Dict, List
 
 import pytest
 
 from fagchat.channel.turns import HOLDING, LATE, NOT_STORED
-from tests.helpers import post, say, texts
+from tests.helpers import post, say, texts, wait_until
 from tests.scaleout_support import scaled_stack, whole_turns
 from tests.test_integration import db_path, user_events
-from tests.test_scaleout import send_at_once
+from tests.test_scaleout import lock_store_of, send_queued
 
 pytestmark = pytest.mark.integration
 CONTACT = ("25 17 73 74", "kontakt@danskstalkingcenter.dk", "112")
 QUESTION = "Hvad er stalking?"
 ARTICLE = "what_is_stalking"  # the article QUESTION is answered with
+# The user hears something within FAGCHAT_HOLDING_SECONDS (4 s) whatever fails; the
+# limit allows a loaded machine as much again. The slow action server takes 10 s.
+ANSWER_BOUND = 8.0
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +51,15 @@ def timed_say(base: str, me: str, text: str):
     return texts(answer), time.monotonic() - started
 
 
+def answered(events: List[Dict[str, Any]], users: int) -> bool:
+    """Whether `users` messages are stored and the bot's turn after the last is complete."""
+    kinds = [e["event"] for e in events]
+    if kinds.count("user") != users:
+        return False
+    after = events[len(kinds) - kinds[::-1].index("user") :]
+    return any(e["event"] == "bot" for e in after) and after[-1].get("name") == "action_listen"
+
+
 def test_action_server_killed_mid_conversation_20_of_20(scaled):
     """Kill -9 the action server before or while a message is processed, 20 times."""
     rasa = scaled.url("a")  # two workers, talking to the action server directly
@@ -57,12 +72,13 @@ def test_action_server_killed_mid_conversation_20_of_20(scaled):
             answer, took = timed_say(rasa, me, "hvordan dokumenterer man stalking")
         else:
             # Kill while the request is on its way: NLU runs first, then the action call.
+            # The delay only varies the moment of the kill; either outcome is checked below.
             killer = threading.Timer(0.05 * (trial % 5), scaled.actions.stop_service, ("actions", signal.SIGKILL))
             killer.start()
             answer, took = timed_say(rasa, me, "hvordan dokumenterer man stalking")
             killer.join()
         took_all.append(took)
-        assert took < 5, f"trial {trial}: {took:.1f}s"
+        assert took < ANSWER_BOUND, f"trial {trial}: {took:.1f}s"
         # The answer if the action ran before the kill; otherwise the domain's contact details.
         assert "Kilde" in answer or has_contact_details(answer), f"trial {trial}: {answer!r}"
         scaled.restart_actions()
@@ -80,7 +96,7 @@ def test_slow_action_server_gets_a_holding_answer_and_runs_each_action_once(scal
         started = time.monotonic()
         first = texts(say(rasa, me, QUESTION))
         took = time.monotonic() - started
-        assert took < 6, took
+        assert took < ANSWER_BOUND, took
         print(f"slow action server: holding answer after {took:.2f} s")
         assert HOLDING.split(".")[0] in first and has_contact_details(first)
         # A second message meanwhile waits its turn behind the first (the lock).
@@ -88,7 +104,8 @@ def test_slow_action_server_gets_a_holding_answer_and_runs_each_action_once(scal
         assert HOLDING.split(".")[0] in second
     finally:
         scaled.proxy.delay = 0.0
-    time.sleep(22)  # both slow turns finish (10 s each, one after the other)
+    # Both slow turns finish (10 s each, one after the other) and are stored.
+    wait_until(lambda: answered(scaled.events(me), 3), 120, "the two slow messages answered and stored")
     third = say(rasa, me, "tak")
     assert third[0]["text"] == LATE and "Kilde" in texts(third)
     assert not scaled.proxy.repeated(), scaled.proxy.repeated()
@@ -135,7 +152,7 @@ def test_redis_down_fails_loudly_and_recovers(scaled):
 def test_ten_messages_at_once_on_the_embedded_stack_in_order(live_stack):
     me = sender()
     messages = [f"hvad er stalking, spørgsmål {i}" for i in range(10)]
-    answers = send_at_once([live_stack.url("rasa")], me, messages, gap=0.02)
+    answers = send_queued([live_stack.url("rasa")], me, messages, lock_store_of(live_stack.env))
     for i, (status, answer) in sorted(answers.items()):
         assert status == 200 and answer and answer[0]["text"], (i, status, answer)
     assert [e["text"] for e in user_events(live_stack, me)] == messages

@@ -5,15 +5,15 @@ The stack (tests/scaleout_support.py): PostgreSQL and Redis started by `fagchat.
 workers on one port and Rasa "b" on another, both on the same database and lock store.
 """
 
+import os
 import threading
-import time
 import uuid
-from typing import Dict, List
+from typing import Any, Dict, List, Tuple
 
 import pytest
 
 from fagchat import settings
-from tests.helpers import post, say, texts
+from tests.helpers import post, say, texts, wait_until
 from tests.scaleout_support import scaled_stack, whole_turns
 
 pytestmark = pytest.mark.integration
@@ -58,40 +58,70 @@ def test_a_button_offered_by_one_server_works_on_the_other(scaled):
     assert answer[0]["custom"]["article"] == payload.lstrip("/")
 
 
-def send_at_once(urls: List[str], me: str, texts_: List[str], gap: float) -> Dict[int, list]:
-    """Send each text from its own thread, `gap` seconds apart, without waiting for answers."""
-    answers: Dict[int, list] = {}
+def lock_store_of(env: Dict[str, str]) -> Any:
+    """A lock store on the same Redis server or SQLite file as a stack with settings `env`."""
+    from fagchat.stores.lock_store import FagchatRedisLockStore, FagchatSQLiteLockStore
+
+    kind = settings.read(env).str("FAGCHAT_LOCK_STORE")
+    assert kind in ("redis", "sqlite"), f"the test cannot reach a {kind} lock store"
+    saved = {name: os.environ.get(name) for name in ("FAGCHAT_REDIS_URL", "FAGCHAT_VAR_DIR")}
+    try:  # the stores read this process's settings once, when made
+        os.environ.update({name: settings.read(env).str(name) for name in saved})
+        settings.current.cache_clear()
+        return FagchatRedisLockStore() if kind == "redis" else FagchatSQLiteLockStore()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        settings.current.cache_clear()
+
+
+def send_queued(urls: List[str], me: str, texts_: List[str], store: Any) -> Dict[int, Tuple[int, Any]]:
+    """Queue every text on one conversation at once, in a known order, then let them run.
+
+    The test holds the conversation's lock itself while it sends, each text from its own
+    thread, and sends the next only once the lock store shows the previous one waiting
+    with its ticket. So all of them wait at once, and the order the servers took them in
+    is the order sent, without relying on timing; then the lock is let go.
+    """
+    answers: Dict[int, Tuple[int, Any]] = {}
 
     def send(i: int) -> None:
         answers[i] = post(f"{urls[i % len(urls)]}/webhooks/fagchat/webhook", {"sender": me, "message": texts_[i]})
 
+    def waiting() -> int:
+        lock = store.get_lock(me)
+        return len(lock.tickets) - 1 if lock else 0  # besides the test's own ticket
+
     threads = [threading.Thread(target=send, args=(i,)) for i in range(len(texts_))]
+    ticket = store.issue_ticket(me, lock_lifetime=300)  # outlives the queueing by far
+    try:
+        for i, thread in enumerate(threads):
+            thread.start()
+            wait_until(lambda queued=i + 1: waiting() >= queued, 60, f"message {i} waiting for the lock")
+    finally:
+        store.cleanup(me, ticket)
     for thread in threads:
-        thread.start()
-        time.sleep(gap)
-    for thread in threads:
-        thread.join(timeout=180)
+        thread.join(timeout=300)
     return answers
 
 
 def test_ten_messages_at_once_across_workers_are_all_processed_in_order(scaled):
     """A burst on one conversation, alternating between the two servers.
 
-    Across two servers "in order" means in the order the lock store issued their tickets:
-    each server's own messages keep the order it received them, every message is stored
-    exactly once, and no message is processed inside another's turn.
+    All ten wait for the conversation's lock at once; each is stored exactly once, in the
+    order the lock store issued their tickets (the order sent), and no message is processed
+    inside another's turn.
     """
     me = sender()
     messages = [f"hvad er stalking, spørgsmål {i}" for i in range(10)]
-    answers = send_at_once([scaled.url("a"), scaled.url("b")], me, messages, gap=0.02)
+    answers = send_queued([scaled.url("a"), scaled.url("b")], me, messages, lock_store_of(scaled.rasa["a"].env))
     assert sorted(answers) == list(range(10))
     for i, (status, answer) in answers.items():
         assert status == 200 and answer and answer[0]["text"], (i, status, answer)
-    stored = scaled.user_texts(me)
-    assert sorted(stored) == sorted(messages), stored
-    for server in (0, 1):  # each server's messages in the order it received them
-        own = messages[server::2]
-        assert [m for m in stored if m in own] == own, stored
+    assert scaled.user_texts(me) == messages
     assert whole_turns(scaled.events(me))
     assert "Falling back" not in scaled.log("a") + scaled.log("b")
 
