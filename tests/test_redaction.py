@@ -1,8 +1,10 @@
-"""Tests of fagchat.stores.redaction: generated CPR, phone and e-mail hits, a false-positive
-budget on realistic non-personal numbers, nested values and the logging filter."""
+"""Tests of fagchat.stores.redaction: personal data generated the way people type it (must not
+leak), a corpus of ordinary Danish text with numbers (must stay), folding, nested values and
+the logging filter. `python tests/redaction_report.py` prints the same figures in full."""
 
 import io
 import logging
+import re
 import statistics
 import sys
 import time
@@ -10,16 +12,15 @@ from collections import namedtuple
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 # `pytest tests/...` (unlike `python -m pytest`) does not put the project root on the
 # path, and this file must run without a conftest.
-_ROOT = str(Path(__file__).resolve().parents[1])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 from fagchat.stores import redaction  # noqa: E402
+from fagchat.stores.folding import fold, fold_char, original_span  # noqa: E402
 from fagchat.stores.redaction import (  # noqa: E402
     CPR_TAG,
     EMAIL_TAG,
@@ -29,137 +30,172 @@ from fagchat.stores.redaction import (  # noqa: E402
     redact,
     redact_value,
 )
+from fagchat.stores.redaction_patterns import PUBLIC_ADDRESSES, PUBLIC_NUMBERS  # noqa: E402
+from tests import redaction_formats as formats  # noqa: E402
+from tests.redaction_report import COUNT, MAX_FALSE_POSITIVE_RATE  # noqa: E402
 
-# Reproducible in CI: the same 1,000 examples every run and no example database.
-PROPERTY = settings(
-    max_examples=1000,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
+# ---------------------------------------------------------------------------
+# Goals (issue 12): no leak in 5,000 generated items per kind, <= 1 % false positives.
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", formats.KINDS)
+def test_no_generated_personal_data_leaks(kind):
+    leaks = formats.leaks(redact, kind, COUNT)
+    assert not leaks, f"{len(leaks)}/{COUNT} {kind} leaks, e.g. {leaks[:5]}"
+
+
+def test_false_positives_on_ordinary_danish_text_stay_within_budget(capsys):
+    lines = formats.false_positive_corpus()
+    changed = {line for found in formats.false_positives(redact).values() for line, _ in found}
+    rate = len(changed) / len(lines)
+    with capsys.disabled():
+        print(f"\nredaction false positives: {len(changed)}/{len(lines)} = {rate:.2%}")
+    assert len(lines) >= 150
+    assert rate <= MAX_FALSE_POSITIVE_RATE, sorted(changed)
+
+
+def test_the_generators_are_written_without_the_patterns():
+    # A generator that borrows the patterns can only ever confirm them.
+    source = Path(formats.__file__).read_text()
+    assert "fagchat" not in re.sub(r'""".*?"""', "", source, flags=re.S)
+
+
+def test_a_leak_is_any_surviving_digit_group():
+    item = formats.Item("phone", "tlf. 22 33 44 55", ("22", "33", "44", "55"))
+    assert formats.leaked(item, "tlf. [TELEFON] 55")
+    assert not formats.leaked(item, "tlf. [TELEFON]")
+    mail = formats.Item("email", "skriv til anna.hansen@gmail.com", ("anna", "hansen", "gmail"))
+    assert formats.leaked(mail, "skriv til anna.[EMAIL]")
+    assert not formats.leaked(mail, "skriv til [EMAIL]")
+
+
+# ---------------------------------------------------------------------------
+# The spellings the probe found leaking, and the numbers it found over-redacted.
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "typed, tag",
+    [
+        ("01.01.90-1234", CPR_TAG),
+        ("01 01 90 1234", CPR_TAG),
+        ("010190/1234", CPR_TAG),
+        ("010190\u20141234", CPR_TAG),  # em dash
+        ("010190\u22121234", CPR_TAG),  # minus sign
+        ("\uff10\uff11\uff10\uff11\uff19\uff10-\uff11\uff12\uff13\uff14", CPR_TAG),  # full width
+        ("0101\u200b901234", CPR_TAG),  # zero-width space pasted from a web page
+        ("2233-4455", PHONE_TAG),
+        ("22 33 4455", PHONE_TAG),
+        ("22 334 455", PHONE_TAG),
+        ("223 344 55", PHONE_TAG),
+        ("2233/4455", PHONE_TAG),
+        ("+45\u202f22\u202f33\u202f44\u202f55", PHONE_TAG),
+        ("0045 22 334 455", PHONE_TAG),
+        ("\uff0b\uff14\uff15 \uff12\uff12\uff13\uff13\uff14\uff14\uff15\uff15", PHONE_TAG),
+        ("anna [at] example.dk", EMAIL_TAG),
+        ("anna (at) example.dk", EMAIL_TAG),
+        ("anna @ example.dk", EMAIL_TAG),
+        ("anna\uff20example.dk", EMAIL_TAG),
+        ("anna.hansen (snabel-a) kommune (dot) dk", EMAIL_TAG),
+    ],
 )
+def test_probe_spellings_are_redacted(typed, tag):
+    assert redact(f"Hun skrev {typed} i går.") == f"Hun skrev {tag} i går."
+
+
+SPELLINGS = ["{}", "+45 {}", "0045 {}", "(+45) {}"]
+
+
+def spelled(digits):
+    """The ways a public number is written: as is, in pairs, in fours, with a country code."""
+    if len(digits) != 8:
+        return [digits, " ".join(re.findall(r"\d{3}|\d+", digits))]
+    pairs, fours = " ".join(re.findall(r"\d\d", digits)), digits[:4] + " " + digits[4:]
+    return [form.format(body) for form in SPELLINGS for body in (digits, pairs, fours)]
+
+
+@pytest.mark.parametrize("number", sorted(PUBLIC_NUMBERS))
+def test_public_numbers_are_kept(number):
+    for text in spelled(number):
+        assert redact(f"Ring {text}.") == f"Ring {text}.", text
+
+
+@pytest.mark.parametrize("address", sorted(PUBLIC_ADDRESSES))
+def test_public_addresses_are_kept(address):
+    assert redact(f"Skriv til {address}.") == f"Skriv til {address}."
+
+
+def test_every_number_the_assistant_gives_out_is_kept():
+    sources = [*sorted((ROOT / "knowledge").glob("*.md")), ROOT / "knowledge" / "contact.yml", ROOT / "domain.yml"]
+    changed = [path.name for path in sources if redact(path.read_text()) != path.read_text()]
+    assert not changed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "rapport_20240112.pdf",
+        "dato 20240112",
+        "CVR 12345678",
+        "cvr-nr. 12 34 56 78",
+        "i årene 2019 2020",
+    ],
+)
+def test_numbers_that_are_not_personal_are_kept(text):
+    assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["tlf. 20240112", "ring på 2024 01 12", "+45 20240112", "mobil: 2019 2020"],
+)
+def test_a_phone_word_or_country_code_wins_over_a_date_shape(text):
+    # The limit of the date exemption above: a number labelled as a phone is one.
+    assert PHONE_TAG in redact(text) and not re.search(r"\d{4}", redact(text)[-8:])
+
 
 # ---------------------------------------------------------------------------
-# Strategies: Danish sentence context around one piece of personal data.
+# Folding: look-alikes become plain characters, and the original text is what is cut.
 # ---------------------------------------------------------------------------
 
-# No digits, no "@" and no currency words: the context must not change what is found.
-WORDS = (
-    "offeret har oplyst at hun bliver forfulgt af sin tidligere kæreste som ringer "
-    "hver dag og står uden for døren borgeren er bange for sin sikkerhed vi har talt "
-    "med politiet og kommunen skriver at udøveren sender beskeder om natten hendes "
-    "søster bor i nærheden han følger efter hende på vej til arbejde Jens Ødegård "
-    "Åse Ærø sagsbehandler rådgiver krisecenter logskema tilhold anmeldelse"
-).split()
-CPR_LEADS = [
-    "",
-    "cpr: ",
-    "CPR-nr. ",
-    "cpr.nr.",
-    "cpr-nr.: ",
-    "personnr. ",
-    "(",
-    "[",
-    '"',
-    "født ",
-    "CPR ",
-    "hendes cpr er ",
-]
-PHONE_LEADS = ["", "tlf. ", "tlf.: ", "Tlf:", "mobil ", "ring på ", "nummer: ", "(", "sms fra ", '"', "hans nr. er "]
-EMAIL_LEADS = ["", "mail: ", "e-mail ", "(", "<", "skriv til ", "mailto:", '"', "hans mail er "]
-TRAILS = ["", ".", ",", ")", "]", '"', "!", "?", ";", ":", " -", ">"]
+
+@pytest.mark.parametrize(
+    "raw, folded",
+    [
+        ("\uff10\uff19", "09"),
+        ("\u0661\u0662", "12"),  # Arabic-Indic digits
+        ("a\u2013b\u2014c\u2212d\u2011e", "a-b-c-d-e"),
+        ("a\u00a0b\u2009c\u202fd\u3000e", "a b c d e"),
+        ("12\u200b34\u00ad56", "123456"),
+        ("Ærø … “citat”", "Ærø … “citat”"),
+    ],
+)
+def test_fold(raw, folded):
+    assert fold(raw)[0] == folded
 
 
-@st.composite
-def in_sentence(draw, pii, leads):
-    """Return (prefix, pii, suffix): a piece of PII between Danish words."""
-    before = draw(st.lists(st.sampled_from(WORDS), max_size=8))
-    after = draw(st.lists(st.sampled_from(WORDS), max_size=8))
-    prefix = " ".join(before) + (" " if before else "") + draw(st.sampled_from(leads))
-    suffix = draw(st.sampled_from(TRAILS)) + ("" if not after else " " + " ".join(after))
-    return prefix, draw(pii), suffix
+def test_fold_maps_back_to_the_original_characters():
+    raw = "x\u200b\u246b3\u2026y"  # zero-width space, circled twelve, ellipsis
+    folded, origin = fold(raw)
+    assert folded == "x123\u2026y"
+    assert original_span(origin, 1, 4) == (2, 4)
+    assert fold("ingen ændring")[1] is None
 
 
-def mod11_ok(digits):
-    """True if the 10 CPR digits pass the (pre-2007) modulus-11 check."""
-    return sum(int(d) * w for d, w in zip(digits, (4, 3, 2, 7, 6, 5, 4, 3, 2, 1))) % 11 == 0
+def test_the_fast_path_agrees_with_folding_character_by_character():
+    # fold() leaves Latin letters and common punctuation alone without looking them up;
+    # that shortcut must never skip a character that folds to something else.
+    disagree = [hex(code) for code in range(0x80, 0x10000) if fold(chr(code))[0] != fold_char(chr(code))]
+    assert not disagree
 
 
-@st.composite
-def cpr_numbers(draw):
-    """A CPR number with a real date, valid or invalid mod-11, in any accepted format."""
-    date = "%02d%02d%02d" % (draw(st.integers(1, 31)), draw(st.integers(1, 12)), draw(st.integers(0, 99)))
-    serial = "%03d" % draw(st.integers(0, 999))
-    want_valid = draw(st.booleans())
-    # Pick the check digit that makes mod-11 hold (or fail) when one exists.
-    fits = [d for d in "0123456789" if mod11_ok(date + serial + d) == want_valid]
-    digits = date + serial + draw(st.sampled_from(fits or list("0123456789")))
-    sep = draw(st.sampled_from(["", "-", " ", "\u2013", " - ", "\u00a0"]))
-    return digits[:6] + sep + digits[6:]
-
-
-@st.composite
-def phone_numbers(draw):
-    """A Danish 8-digit number in a common spelling, with or without country code."""
-    # Real subscriber numbers start with 2-9; 1 is accepted too, so it is generated.
-    d = str(draw(st.integers(10_000_000, 99_999_999)))
-    body = draw(
-        st.sampled_from(
-            [
-                d,
-                d[:4] + " " + d[4:],
-                *(sep.join((d[0:2], d[2:4], d[4:6], d[6:8])) for sep in " -."),
-            ]
-        )
+def test_redaction_keeps_the_text_around_look_alikes():
+    text = "Se\u00a0bilag \u2013 hun (\u200bcpr 0101\u200b90\u20131234\u200b) bor i \uff12\uff11\uff10\uff10 K\u00f8benhavn \u2026"
+    assert (
+        redact(text)
+        == "Se\u00a0bilag \u2013 hun (\u200bcpr [CPR]\u200b) bor i \uff12\uff11\uff10\uff10 K\u00f8benhavn \u2026"
     )
-    prefix = draw(st.sampled_from(["", "+45", "+45 ", "0045", "0045 ", "(+45)", "(+45) ", "+45-", "(0045) "]))
-    return prefix + body
-
-
-LOCAL_CHARS = "abcdefghijklmnopqrstuvwxyzæøåABCDEFGHIJKLMNOPQRSTUVWXYZÆØÅ0123456789_-"
-LABEL_CHARS = "abcdefghijklmnopqrstuvwxyzæøå0123456789"
-
-
-@st.composite
-def emails(draw):
-    """An address with dots, plus-tags, Danish letters, capitals and subdomains."""
-    atom = st.text(LOCAL_CHARS, min_size=1, max_size=10)
-    local = ".".join(draw(st.lists(atom, min_size=1, max_size=3)))
-    if draw(st.booleans()):
-        local += "+" + draw(st.text(LOCAL_CHARS, min_size=1, max_size=6))
-    labels = draw(st.lists(st.text(LABEL_CHARS, min_size=1, max_size=10), min_size=1, max_size=3))
-    tld = draw(st.sampled_from(["dk", "com", "org", "net", "eu", "se", "DK", "info"]))
-    domain = ".".join(labels + [tld])
-    return local + "@" + (domain.upper() if draw(st.booleans()) else domain)
-
-
-def assert_redacted(prefix, pii, suffix, tag):
-    """The PII is gone, its tag is there and the context is untouched."""
-    out = redact(prefix + pii + suffix)
-    assert pii not in out
-    assert tag in out
-    assert out == prefix + tag + suffix
-
-
-@PROPERTY
-@given(in_sentence(cpr_numbers(), CPR_LEADS))
-def test_generated_cpr_numbers_are_redacted(case):
-    prefix, cpr, suffix = case
-    assert_redacted(prefix, cpr, suffix, CPR_TAG)
-    # Implied by the exact match above; kept so a failure names the leaked digits.
-    assert "".join(c for c in cpr if c.isdigit()) not in redact(prefix + cpr + suffix)
-
-
-@PROPERTY
-@given(in_sentence(phone_numbers(), PHONE_LEADS))
-def test_generated_phone_numbers_are_redacted(case):
-    assert_redacted(*case, PHONE_TAG)
-
-
-@PROPERTY
-@given(in_sentence(emails(), EMAIL_LEADS))
-def test_generated_emails_are_redacted(case):
-    assert_redacted(*case, EMAIL_TAG)
 
 
 # ---------------------------------------------------------------------------
@@ -179,11 +215,15 @@ def test_generated_emails_are_redacted(case):
         ("tlf. 1234 5678", "tlf. [TELEFON]"),
         ("12-34-56-78 og 12.34.56.78", "[TELEFON] og [TELEFON]"),
         ("+45 12345678, +4512345678", "[TELEFON], [TELEFON]"),
-        ("0045 25 17 73 74 eller (+45) 2517 7374", "[TELEFON] eller [TELEFON]"),
+        ("0045 41 17 73 74 eller (+45) 4117 7374", "[TELEFON] eller [TELEFON]"),
         ("12345678/87654321", "[TELEFON]/[TELEFON]"),
         ("Ring til Dirk 12345678 i aften", "Ring til Dirk [TELEFON] i aften"),
         ("Skriv til Anna.Ærø+stalking@mail.kommune.DK.", "Skriv til [EMAIL]."),
         ("<jens0101901234@gmail.com>", "<[EMAIL]>"),
+        ("cpr 010190\u20111234", "cpr [CPR]"),  # non-breaking hyphen
+        ("cpr 010190 \u2013 1234", "cpr [CPR]"),  # spaced en dash
+        ("cpr 010190\u00a01234", "cpr [CPR]"),
+        ("tlf. 22\u00a033\u00a044\u00a055", "tlf. [TELEFON]"),
     ],
 )
 def test_known_formats(text, expected):
@@ -205,21 +245,11 @@ def test_mixed_message_keeps_the_harmless_numbers():
 
 def test_text_without_pii_is_returned_as_is():
     assert redact("") == ""
-    assert redact("Ingen tal her.") == "Ingen tal her."
+    text = "Ingen tal her – kun “citater” og … ellipser."
+    assert redact(text) is text
 
-
-# ---------------------------------------------------------------------------
-# False positives: realistic numbers that are not personal data.
-# ---------------------------------------------------------------------------
 
 MUST_KEEP = [
-    "112",
-    "114",
-    "1888",
-    "116 006",
-    "116 111",
-    "116006",
-    "116111",
     "2100 København",
     "kl. 14.30",
     "24.12.2023",
@@ -232,142 +262,18 @@ MUST_KEEP = [
     "J.nr. 4100-80130-00456-23",
     "J.nr. 0100-12345-00123-22",
     "123456789012",
-]
-
-NON_PII = [
-    # Dates and times.
-    "24.12.2023",
-    "24-12-2023",
-    "1. januar 2022",
-    "den 3. marts 2021",
-    "24/12-2023",
+    # Shapes the new spellings (2233/4455, 2233 44 55 …) must not take.
+    "sag 2233/4455",
     "2023-12-24",
-    "24.12.23",
-    "d. 5/11",
-    "fra 1.1.2020 til 31.12.2020",
-    "uge 42",
-    "14.-16. juni 2024",
-    "31.12.1999",
-    "01-02-2003",
-    "kl. 14.30",
-    "kl. 8-16",
-    "kl. 08.00-16.00",
-    "14:30",
-    "mellem kl. 9.00 og 15.30",
-    "kl. 23.45 i går",
-    "kl. 10-12 og 13-15",
-    "kl. 14.30-15.00",
-    "natten til den 12.",
-    # Amounts.
-    "28 mio. kr.",
-    "1.500 kr",
-    "12.345,50 kr",
-    "2.500.000 kr.",
-    "kr. 450,-",
-    "DKK 12.000",
-    "350 kroner",
-    "1,2 mia. kr.",
-    "25000000 kr",
-    "kr. 25000000",
-    "bøde på 10.000 kr.",
-    "12 345 678 kr.",
-    "3.456.789,00 kr",
-    # Postcodes and addresses.
-    "2100 København Ø",
-    "8000 Aarhus C",
-    "5000 Odense C",
-    "9000 Aalborg",
-    "1050 København K",
-    "6700 Esbjerg",
-    "Emdrupvej 28A, 4. sal, 2100 København Ø",
-    "postnr. 7100 Vejle",
-    "Nørregade 12, 2. th., 1165 København K",
-    "3400 Hillerød",
-    # Case and journal numbers.
-    "J.nr. 4100-80130-00456-23",
-    "journalnr. 0100-12345-00123-22",
-    "sagsnr. 2023-004512",
-    "sag nr. 21/12345",
-    "KLE 27.24.00-G01-12-23",
-    "j.nr. 23/04567-7",
-    "BS 12-345/2023",
-    "ref. ABC-2023-117",
-    "sagsnummer 2022-1234567",
-    "Sag 1234/2023",
-    "politikreds 0100",
-    "anmeldelse nr. 4100-76543-00012-24",
-    # Law.
-    "§ 242",
-    "straffelovens § 266",
-    "§ 242, stk. 2",
-    "servicelovens § 154",
-    "§ 2, nr. 3",
-    "lov nr. 1152 af 1. oktober 2012",
-    "retsplejelovens § 781, stk. 1",
-    # Helplines.
-    "112",
-    "114",
-    "1888",
-    "116 006",
-    "116 111",
-    "116006",
-    "116111",
-    "ring 112 ved akut fare",
-    "politiet på 114",
-    "Offerrådgivningen 116 006",
-    "Børnetelefonen 116 111",
-    "Lev Uden Volds hotline 1888",
-    # Years.
-    "i 2019",
-    "siden 2007",
-    "2012-2023",
-    "1990'erne",
-    "i 2021 og 2022",
-    "fra 2019 til 2023",
-    "år 2000",
-    "2018/19",
-    # Percentages.
-    "12 %",
-    "45%",
-    "12,5 %",
-    "0,8 procent",
-    "75 pct.",
-    "hver 4. kvinde",
-    # Counts and other numbers.
-    "3 børn",
-    "17 sms'er",
-    "over 200 opkald",
-    "42 beskeder på én dag",
-    "1.200 henvendelser",
-    "ca. 35.000 danskere",
-    "version 3.6.21",
-    "Rasa 3.6",
-    "side 12-14",
-    "stk. 3",
-    "2 gange om ugen",
-    "i 6 måneder",
-    "5 km væk",
-    "12 af 34 sager",
-    "1 ud af 10",
-    "00:45",
-    "123456789012",
+    "24 12 2023",
+    "1990-2000",
+    "lov nr. 721 af 13. juni 2023",
 ]
-FRAMES = ["{}", "Det skete {}.", "Hun nævnte {} i samtalen, og vi noterede det."]
 
 
 @pytest.mark.parametrize("text", MUST_KEEP)
 def test_named_exceptions_are_never_redacted(text):
     assert redact(text) == text
-
-
-def test_false_positive_rate_on_realistic_numbers(capsys):
-    samples = [frame.format(s) for s in NON_PII for frame in FRAMES]
-    changed = [s for s in samples if redact(s) != s]
-    rate = len(changed) / len(samples)
-    with capsys.disabled():
-        print(f"\nredaction false positives: {len(changed)}/{len(samples)} = {rate:.2%}")
-    assert len(samples) >= 200
-    assert rate <= 0.02, changed
 
 
 # ---------------------------------------------------------------------------

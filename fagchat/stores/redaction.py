@@ -7,22 +7,25 @@ standard `logging` module.
 
 Three kinds of data are replaced by a tag:
 
-* Danish CPR numbers (``DDMMYY-SSSS``, ``DDMMYY SSSS``, ``DDMMYYSSSS``) -> ``[CPR]``.
-  The modulus-11 check is deliberately not required: numbers issued since 2007 may
-  fail it. Only the date part must be plausible (day 01-31, month 01-12).
-* Danish 8-digit phone numbers in the usual spellings, with an optional ``+45``,
-  ``0045`` or ``(+45)`` prefix -> ``[TELEFON]``.
-* E-mail addresses -> ``[EMAIL]``.
+* Danish CPR numbers (``DDMMYY-SSSS`` and the other ways people write them, e.g.
+  ``01.01.90-1234``, ``01 01 90 1234``, ``010190/1234``) -> ``[CPR]``.
+* Danish 8-digit phone numbers in the usual groupings (``2233 4455``, ``22 33 44 55``,
+  ``22 334 455``, ``2233-4455`` …), with an optional ``+45``, ``0045`` or ``(+45)``
+  prefix -> ``[TELEFON]``.
+* E-mail addresses, also with the "@" spelled out (``anna [at] example.dk``) -> ``[EMAIL]``.
 
-The patterns lean towards redacting: a missed CPR number is a data leak, while a
-wrongly redacted number only costs a little context. The known exceptions (helplines,
-postcodes, dates, times, amounts, case numbers) are kept out by digit-run boundaries
-and the exact group shapes below rather than by lists of allowed numbers.
+The text is first folded (`fagchat.stores.folding`): full-width digits, no-break and
+thin spaces, en and em dashes and other look-alikes become plain characters, so one set
+of patterns (`fagchat.stores.redaction_patterns`) catches them all, while the tags
+replace the characters of the original text. Public numbers (helplines, the centre's own
+line), CVR and case numbers, dates and amounts are kept; see the patterns module.
 """
 
 import logging
-import re
 from typing import Any
+
+from fagchat.stores.folding import fold, original_span
+from fagchat.stores.redaction_patterns import CPR_TAG, EMAIL_TAG, PHONE_TAG, find
 
 __all__ = [
     "CPR_TAG",
@@ -34,52 +37,7 @@ __all__ = [
     "redact_value",
 ]
 
-CPR_TAG = "[CPR]"
-PHONE_TAG = "[TELEFON]"
-EMAIL_TAG = "[EMAIL]"
 REDACTION_FAILED = "[redaction failed]"
-
-# Plain and no-break space: phones and word processors insert U+00A0 on their own.
-_SPACE = "[ \u00a0]"
-
-# Starting only where no local-part character precedes keeps the scan linear on long
-# words, and \w admits æ, ø, å (and capitals) in the local part and in the domain.
-_EMAIL_RE = re.compile(
-    r"(?<![\w.+%'-])[\w.+%'-]+@(?:[\w-]+\.)+[^\W\d_]{2,}",
-)
-
-# The date part alone decides: 10 digits are far too many for a false hit to be likely
-# once day and month must be real, and the serial cannot be checked (no mod-11 since
-# 2007). (?<!\d) and (?!\d) reject slices of longer runs such as account numbers.
-_CPR_RE = re.compile(
-    r"(?<!\d)"
-    r"(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])\d\d"
-    rf"(?:{_SPACE}?[-\u2010-\u2013]{_SPACE}?|{_SPACE})?"
-    r"\d{4}"
-    r"(?!\d)"
-)
-
-# Only the + or 00 form is taken as a country code: a bare "45 " is too often a count.
-_PHONE_PREFIX = rf"(?:\({_SPACE}?(?:\+|00)45{_SPACE}?\)|(?:\+|00)45)[ \u00a0.-]?"
-# Exactly 8 digits in one of the shapes Danes write. Pairs must share one separator,
-# which is what keeps "14.30-15.00" (a time span) from reading as 14 30 15 00; four
-# plus four is only accepted with a space because "1990-2000" is a span of years.
-# Danish subscriber numbers never start with 0.
-_PHONE_BODY = (
-    r"(?:[1-9]\d{7}"
-    rf"|[1-9]\d{{3}}{_SPACE}\d{{4}}"
-    r"|[1-9]\d(?P<sep>[ \u00a0.-])\d\d(?P=sep)\d\d(?P=sep)\d\d)"
-)
-# An 8-digit amount ("25000000 kr", "kr. 12345678", "12345678,50 kr") is money, not a
-# phone; no phone number is ever followed by a currency or a percent sign.
-_AMOUNT_BEFORE = r"(?<!\bkr\.\s)(?<!\bkr\s)(?<!\bdkk\s)"
-_AMOUNT_AFTER = r"(?!(?:[.,]\d+)?\s?(?:kr\b|kroner|dkk\b|euro\b|€|,-|%|pct\b|procent|mio\b|mia\b))"
-_PHONE_RE = re.compile(
-    rf"(?<!\d){_AMOUNT_BEFORE}(?:{_PHONE_PREFIX})?{_PHONE_BODY}(?!\d){_AMOUNT_AFTER}",
-    re.IGNORECASE,
-)
-
-_DIGIT_RE = re.compile(r"\d")
 
 # Used only to render tracebacks that no formatter has rendered yet (see the filter).
 _TRACEBACK_FORMATTER = logging.Formatter()
@@ -87,11 +45,6 @@ _TRACEBACK_FORMATTER = logging.Formatter()
 
 def redact(text: str) -> str:
     """Replace CPR numbers, phone numbers and e-mail addresses in `text` by tags.
-
-    E-mail runs first because a local part may hold digits ("anna0101901234@x.dk")
-    that the CPR pattern would otherwise split, leaving the rest of the address in
-    clear text. CPR runs before phone so that a 10-digit CPR number is never cut into
-    a phone number plus two stray digits.
 
     Args:
         text: Any text a user or the system produced.
@@ -102,13 +55,17 @@ def redact(text: str) -> str:
     """
     if not text:
         return text
-    if "@" in text:
-        text = _EMAIL_RE.sub(EMAIL_TAG, text)
-    # Most chat messages hold no digits at all; skip both number scans for them.
-    if _DIGIT_RE.search(text) is None:
+    folded, origin = fold(text)
+    spans = find(folded)
+    if not spans:
         return text
-    text = _CPR_RE.sub(CPR_TAG, text)
-    return _PHONE_RE.sub(PHONE_TAG, text)
+    pieces, last = [], 0
+    for start, end, tag in spans:
+        start, end = original_span(origin, start, end)
+        pieces += (text[last:start], tag)
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 def redact_value(value: Any) -> Any:
