@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help venv model validate train run test lint format unit pytest conversation-tests crossval heldout safety browser-deps check-copies clean
+.PHONY: help venv model validate train run test lint format unit pytest conversation-tests crossval heldout safety browser-deps check-copies redaction-report clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -59,6 +59,9 @@ unit: venv ## The tests that need no trained model and no servers (about 50 s on
 
 pytest: train browser-deps ## Only the pytest suite
 	$(PY) -m pytest $(ARGS)
+
+redaction-report: venv ## Redaction leaks per kind on generated messages, false positives on Danish text
+	$(PY) tests/redaction_report.py $(ARGS)
 
 conversation-tests: train ## Rasa conversation tests in tests/conversations
 	$(RASA) test core --stories tests/conversations --fail-on-prediction-errors \
