@@ -38,8 +38,12 @@ validate: venv ## Check NLU data, stories, rules and domain (warnings fail)
 train: model validate ## Train the Rasa model (skipped when nothing changed)
 	$(RASA) train --fixed-model-name fagchat --out models
 
+# The staff app's cookies are Secure unless FAGCHAT_STAFF_SECURE_COOKIE=0; `make run` serves plain
+# HTTP on this machine, so it sets 0 unless you set it (behind HTTPS: FAGCHAT_STAFF_SECURE_COOKIE=1).
+LOCAL_HTTP := FAGCHAT_STAFF_SECURE_COOKIE=$${FAGCHAT_STAFF_SECURE_COOKIE:-0}
+
 run: train ## Start Rasa, the action server and the web page; Ctrl-C stops all
-	$(PY) -m fagchat.run.launcher
+	$(LOCAL_HTTP) $(PY) -m fagchat.run.launcher
 
 test: lint train browser-deps ## Lint, validate, train, pytest, conversation tests, cross-validation gate
 	$(PY) -m pytest
@@ -113,7 +117,7 @@ services-down: venv ## Stop the local PostgreSQL and Redis
 	$(SCALED_ENV) $(PY) -m fagchat.run.services down
 
 run-scaled: train services-up ## Scale-out mode: PostgreSQL, Redis, 2 Rasa and 2 action workers; Ctrl-C stops
-	$(SCALED_ENV) $(PY) -m fagchat.run.launcher
+	$(LOCAL_HTTP) $(SCALED_ENV) $(PY) -m fagchat.run.launcher
 
 scaleout-tests: train ## Scale-out, fault and fuzz tests against real PostgreSQL and Redis (also in make test)
 	$(PY) -m pytest tests/test_scaleout.py tests/test_faults.py tests/test_fuzz.py $(ARGS)

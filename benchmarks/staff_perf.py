@@ -217,6 +217,7 @@ def run(args: argparse.Namespace, url: str) -> int:
         "FAGCHAT_DB_URL": url,
         "FAGCHAT_STAFF_PORT": str(port),
         "FAGCHAT_LOG_LEVEL": "WARNING",
+        "FAGCHAT_STAFF_SECURE_COOKIE": "0",  # plain HTTP on loopback: the client must get the cookie back
         "PYTHONPATH": str(ROOT),
     }
     server = subprocess.Popen(

@@ -121,19 +121,44 @@ SETTINGS: Dict[str, Setting] = {
         # Staff review app (fagchat/staff, docs/staff.md)
         Setting(
             "FAGCHAT_STAFF_SECURE_COOKIE",
-            "0",
-            "1 marks the staff session cookie Secure (set it when served over HTTPS).",
+            "1",
+            "Marks the staff cookies Secure and sends HSTS; 0 only for plain-HTTP development "
+            "on this machine (`make run` sets 0 unless it is set).",
         ),
-        Setting("FAGCHAT_STAFF_SESSION_MINUTES", "480", "Staff login lifetime in minutes."),
+        Setting("FAGCHAT_STAFF_SESSION_MINUTES", "480", "Staff login lifetime in minutes, however active."),
+        Setting(
+            "FAGCHAT_STAFF_IDLE_MINUTES",
+            "30",
+            "A staff login ends after this many minutes without a request.",
+        ),
         Setting(
             "FAGCHAT_STAFF_LOCKOUT_ATTEMPTS",
             "5",
-            "Failed staff logins (per user name and per IP) that lock further tries.",
+            "Failed staff logins for one user name from one client address before it must wait; "
+            "each further failure doubles the wait.",
         ),
         Setting(
             "FAGCHAT_STAFF_LOCKOUT_MINUTES",
             "15",
-            "Window in minutes in which failed staff logins are counted.",
+            "First wait in minutes after FAGCHAT_STAFF_LOCKOUT_ATTEMPTS failures (then 30, 60, ... "
+            "up to a day); also the window of FAGCHAT_STAFF_ADDRESS_FAILURES.",
+        ),
+        Setting(
+            "FAGCHAT_STAFF_ADDRESS_FAILURES",
+            "20",
+            "Failed staff logins from one client address (any user names) within "
+            "FAGCHAT_STAFF_LOCKOUT_MINUTES after which that address gets 429.",
+        ),
+        Setting(
+            "FAGCHAT_STAFF_TRUSTED_PROXIES",
+            "",
+            "Comma-separated addresses or CIDR ranges of reverse proxies in front of the staff "
+            "app; X-Forwarded-For is believed only from these (empty: never).",
+        ),
+        Setting(
+            "FAGCHAT_STAFF_HASH_CONCURRENCY",
+            "2",
+            "Password checks (argon2, 64 MiB each) the staff app runs at once; further logins wait.",
         ),
         Setting(
             "FAGCHAT_STAFF_LOW_CONFIDENCE",

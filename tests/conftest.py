@@ -40,6 +40,7 @@ def stack_env(tmp: Path) -> dict:
         # never to answer 429 here (the limit has its own tests, tests/test_rate_limit.py).
         "FAGCHAT_CHAT_RATE_PER_MINUTE": "1000000",
         "FAGCHAT_CHAT_RATE_BURST": "1000000",
+        "FAGCHAT_STAFF_SECURE_COOKIE": "0",  # plain HTTP on loopback: clients drop Secure cookies
     }
 
 

@@ -6,16 +6,23 @@ requests like a browser, and `seed()`, which saves real Rasa trackers through th
 project's redacting tracker store.
 """
 
+import asyncio
+import io
 import re
+import secrets
 import shutil
+import threading
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
+import httpx
 import pytest
+from sanic import response
 
-from fagchat.staff import db_accounts, schema
+from fagchat.staff import auth, cli, db_accounts, schema
 from fagchat.staff.app import create_app
 from fagchat.staff.auth import hash_password
+from fagchat.staff.config import StaffConfig
 from fagchat.staff.engine import connect
 
 NOW = 1_764_064_800.0  # 2025-11-25 10:00 UTC: the frozen "now" of the staff tests
@@ -67,11 +74,12 @@ class Staff:
         _, resp = self.app.test_client.post(path, data=form, cookies=self.cookies, allow_redirects=False, **kwargs)
         return self._keep(resp)
 
-    def login(self, username: str = "anna", password: str = PASSWORD) -> Any:
-        """Open the login form and submit it."""
+    def login(self, username: str = "anna", password: str = PASSWORD, **kwargs: Any) -> Any:
+        """Open the login form and submit it (`kwargs` go with the POST, e.g. headers)."""
         page = self.get("/login")
         token = _LOGIN.search(page.text).group(1)
-        resp = self.post("/login", {"login_token": token, "username": username, "password": password}, csrf=False)
+        form = {"login_token": token, "username": username, "password": password}
+        resp = self.post("/login", form, csrf=False, **kwargs)
         if resp.status == 303:
             self.get("/")  # pick up the session's CSRF token
         return resp
@@ -83,6 +91,17 @@ def add_user(url: str, username: str = "anna", password: str = PASSWORD) -> None
     with engine.begin() as conn:
         db_accounts.create_user(conn, username, hash_password(password), NOW)
     engine.dispose()
+
+
+def run_cli(db_url: str, clock: Any, args: List[str], stdin: str = "") -> int:
+    """Run a `fagchat.staff.cli` command on the test database, with `stdin` as its input."""
+    config = StaffConfig.from_settings({"db_url": db_url, "clock": clock})
+    old = cli.sys.stdin
+    cli.sys.stdin = io.StringIO(stdin)
+    try:
+        return cli.main(args, config)
+    finally:
+        cli.sys.stdin = old
 
 
 def seed(url: str, conversations: Sequence[tuple]) -> None:
@@ -202,3 +221,57 @@ def seeded_staff(seeded_url: str, make_app: Any) -> Staff:
     client = Staff(make_app())
     assert client.login().status == 303
     return client
+
+
+class CountingHasher:
+    """The real argon2 hasher behind a counter: how many verifications ran, and at most how
+    many at once. `during` (if set) runs inside each verification, before the hash check."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.calls, self.active, self.peak = inner, 0, 0, 0
+        self.during: Optional[Any] = None
+        self._lock = threading.Lock()
+
+    def verify(self, stored: str, password: str) -> bool:
+        with self._lock:
+            self.calls += 1
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        try:
+            if self.during:
+                self.during()
+            return self.inner.verify(stored, password)
+        finally:
+            with self._lock:
+                self.active -= 1
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+@pytest.fixture
+def hasher(monkeypatch: pytest.MonkeyPatch, fast_hashing: None) -> CountingHasher:
+    """Count the verifications of the app's own password check (its HASHER seam)."""
+    counting = CountingHasher(auth.HASHER)
+    monkeypatch.setattr(auth, "HASHER", counting)
+    return counting
+
+
+def add_flood_route(app: Any) -> None:
+    """GET /flood sends every login in `app.ctx.flood` ((user, password, headers) tuples) to
+    this same server at once, and answers their statuses in order. Add it before the first
+    request; call it signed in."""
+
+    @app.get("/flood")
+    async def flood(request: Any) -> Any:
+        token = secrets.token_urlsafe(32)
+        base = f"http://127.0.0.1:{request.server_port}"
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+
+            async def one(username: str, password: str, headers: Dict[str, str]) -> int:
+                form = {"login_token": token, "username": username, "password": password}
+                answer = await http.post("/login", data=form, cookies={auth.LOGIN_COOKIE: token}, headers=headers)
+                return answer.status_code
+
+            statuses = await asyncio.gather(*(one(*login) for login in app.ctx.flood))
+        return response.json(statuses)

@@ -30,12 +30,13 @@ from fagchat.staff import (
     export,
     inbox,
     indexer,
+    login,
     retention,
     review,
 )
 from fagchat.staff.config import StaffConfig
 from fagchat.staff.engine import connect
-from fagchat.staff.pages import StaffError, environment, render
+from fagchat.staff.pages import Locked, StaffError, environment, render
 
 logger = logging.getLogger("fagchat.staff")
 STATIC = Path(__file__).resolve().parent / "static"
@@ -65,13 +66,16 @@ def create_app(config: Union[StaffConfig, Dict[str, Any], None] = None) -> Sanic
     """
     cfg = config if isinstance(config, StaffConfig) else StaffConfig.from_settings(config)
     _ = cfg.knowledge  # load and validate now: a broken article stops start-up
-    app = Sanic("fagchat_staff", register=False, configure_logging=False)
+    # env_prefix=None: no SANIC_* variable configures the app (SANIC_PROXIES_COUNT would make
+    # Sanic believe forwarded headers from anyone); settings come from fagchat.settings only.
+    app = Sanic("fagchat_staff", register=False, configure_logging=False, env_prefix=None)
     app.config.REQUEST_MAX_SIZE = cfg.max_body_bytes
     app.ctx.config, app.ctx.jinja = cfg, environment()
+    app.ctx.proxies = httpkit.proxy_networks(cfg.trusted_proxies, "FAGCHAT_STAFF_TRUSTED_PROXIES")
     app.ctx.day = indexer.day_function(cfg.tz)
     app.ctx.intents = cfg.intents()
     app.ctx.index_lock = threading.Lock()
-    for area in (auth, inbox, conversation, review, export, dashboard, articles, audit_log):
+    for area in (auth, login, inbox, conversation, review, export, dashboard, articles, audit_log):
         app.blueprint(area.bp)
     app.static("/static", str(STATIC), name="static")
     app.register_middleware(auth.guard, "request")
@@ -125,24 +129,29 @@ async def _headers(request: Request, resp: HTTPResponse) -> None:
     httpkit.add_headers(resp, HEADERS)
     if request.app.ctx.config.secure_cookie:
         resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    logger.info("staff.request method=%s path=%s status=%s", request.method, request.path, resp.status)
+    logger.info("staff.request method=%s route=%s status=%s", request.method, auth.route_name(request), resp.status)
 
 
 def _error(request: Request, error: Exception) -> HTTPResponse:
     """Turn any error into a Danish page; log the type, never the request's content."""
     status = httpkit.error_status(error)
     if status >= 500:
-        httpkit.log_server_error(logger, "staff.error", request, error)
+        logger.error("staff.error status=500 route=%s error=%s", auth.route_name(request), type(error).__name__)
+        logger.debug("staff.error traceback", exc_info=error)
     # Our own errors carry a Danish message for the user; Sanic's are English.
     message = str(error) if isinstance(error, StaffError) else httpkit.describe(status)[1]
     resp = render(request, "error.html", status=status, message=message)
     resp.headers.update(httpkit.exception_headers(error) if status == 405 else {})
+    if isinstance(error, Locked):
+        resp.headers["Retry-After"] = str(error.retry_after)
     return resp
 
 
 async def _open(app: Sanic, loop: asyncio.AbstractEventLoop) -> None:
     cfg = app.ctx.config
     app.ctx.db = connect(cfg.db_url, cfg.query_timeout_ms)
+    # Each argon2 check takes 64 MiB: a login flood queues here instead of exhausting memory.
+    app.ctx.hashing = asyncio.Semaphore(cfg.hash_concurrency)
     retention.purge(app.ctx.db, cfg.retention_days, cfg.clock)
     app.ctx.worker = loop.create_task(_background(app))
 

@@ -118,7 +118,7 @@ def merge_nlu(args: argparse.Namespace, config: StaffConfig) -> int:
 def purge(args: argparse.Namespace, config: StaffConfig) -> int:
     """Run the retention purge now."""
     engine = connect(config.db_url, config.query_timeout_ms)
-    count = retention.purge(engine, config.retention_days, config.clock)
+    count = retention.purge(engine, config.retention_days, config.clock, actor="cli")
     print(f"Deleted {count} conversation(s) idle for more than {config.retention_days} days.")
     return 0
 

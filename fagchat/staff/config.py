@@ -4,13 +4,14 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from fagchat import settings, vocabulary
 from fagchat.knowledge import DEFAULT_DIR, KnowledgeBase
+from fagchat.staff.throttle import Policy
 
 ROOT = settings.ROOT
 
@@ -26,8 +27,12 @@ class StaffConfig:
     db_url: str
     secure_cookie: bool
     session_minutes: int
+    idle_minutes: int
     lockout_attempts: int
     lockout_minutes: int
+    address_failures: int
+    trusted_proxies: Tuple[str, ...]
+    hash_concurrency: int
     low_confidence: float
     page_size: int
     timezone: str
@@ -50,8 +55,12 @@ class StaffConfig:
             db_url=env.str("FAGCHAT_DB_URL"),
             secure_cookie=env.flag("FAGCHAT_STAFF_SECURE_COOKIE"),
             session_minutes=env.int("FAGCHAT_STAFF_SESSION_MINUTES"),
+            idle_minutes=env.int("FAGCHAT_STAFF_IDLE_MINUTES"),
             lockout_attempts=env.int("FAGCHAT_STAFF_LOCKOUT_ATTEMPTS"),
             lockout_minutes=env.int("FAGCHAT_STAFF_LOCKOUT_MINUTES"),
+            address_failures=env.int("FAGCHAT_STAFF_ADDRESS_FAILURES"),
+            trusted_proxies=env.list("FAGCHAT_STAFF_TRUSTED_PROXIES"),
+            hash_concurrency=env.int("FAGCHAT_STAFF_HASH_CONCURRENCY"),
             low_confidence=env.float("FAGCHAT_STAFF_LOW_CONFIDENCE"),
             page_size=env.int("FAGCHAT_STAFF_PAGE_SIZE"),
             timezone=env.str("FAGCHAT_STAFF_TIMEZONE"),
@@ -65,6 +74,11 @@ class StaffConfig:
                 raise ValueError(f"Unknown staff config field {name!r}")
             values[name] = value
         return cls(**values)
+
+    @property
+    def throttle(self) -> Policy:
+        """The login limits (throttle.py)."""
+        return Policy(self.lockout_attempts, self.lockout_minutes * 60.0, self.address_failures)
 
     @property
     def tz(self) -> dt.tzinfo:

@@ -8,7 +8,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from fagchat import vocabulary as v
-from fagchat.staff import db, retention
+from fagchat.staff import db
 from fagchat.staff.auth import audit
 from fagchat.staff.indexer import event_data
 from fagchat.staff.pages import BadInput, Missing, render
@@ -113,8 +113,11 @@ async def delete(request: Request) -> HTTPResponse:
         raise BadInput("Ingen samtale angivet.")
     if request.form.get("confirm") != "yes":
         raise BadInput("Sæt flueben for at bekræfte, at samtalen skal slettes.")
-    if not retention.delete_one(request.app.ctx.db, sender):
+    with request.app.ctx.db.begin() as conn:
+        found = db.delete_conversations(conn, [sender]) > 0
+        if found:  # the deletion and its audit row are stored together or not at all
+            audit(request, "conversation.delete", target=sender, conn=conn)
+    if not found:
         raise Missing("Samtalen findes ikke (den kan være slettet).")
-    audit(request, "conversation.delete", target=sender)
     logger.info("staff.conversation_deleted conversation=%s by=%s", conversation_ref(sender), request.ctx.user)
     return response.redirect("/?deleted=1", status=303)

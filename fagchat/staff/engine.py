@@ -2,7 +2,8 @@
 
 SQLite gets a progress handler that interrupts a statement running past the cap (the way
 datasette caps queries); PostgreSQL gets `statement_timeout`. Missing tables are created:
-ours, and Rasa's `events` in Rasa's exact shape (see `schema`).
+ours, and Rasa's `events` in Rasa's exact shape (see `schema`); so are indexes and columns
+added to our tables since a database was made (the upgrade of an existing database).
 """
 
 import math
@@ -38,10 +39,33 @@ def connect(url: str, timeout_ms: int = 5000) -> Engine:
     if sqlite:
         _cap_sqlite(engine, timeout_ms / 1000)
     metadata.create_all(engine)
+    _add_columns(engine)
     for table in metadata.sorted_tables:  # indexes added since a table was created
         for index in table.indexes:
             index.create(engine, checkfirst=True)
     return engine
+
+
+def _add_columns(engine: Engine) -> None:
+    """Add the columns our tables gained since the database was made (each nullable)."""
+    inspector = sa.inspect(engine)
+    for table in metadata.sorted_tables:
+        if not table.name.startswith("staff_"):
+            continue  # Rasa's events table is Rasa's
+        have = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have:
+                continue
+            if not column.nullable:
+                raise RuntimeError(f"{table.name}.{column.name}: a column added later must be nullable")
+            ddl = sa.schema.CreateColumn(column).compile(dialect=engine.dialect)
+            try:
+                with engine.begin() as conn:
+                    conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}")
+            except sa.exc.DBAPIError:
+                # Another process (the app, a command) added it at the same moment.
+                if column.name not in {c["name"] for c in sa.inspect(engine).get_columns(table.name)}:
+                    raise
 
 
 def _cap_sqlite(engine: Engine, seconds: float) -> None:

@@ -19,6 +19,8 @@ async def overview(request: Request) -> HTTPResponse:
     """Show what an export holds and the messages that ask for a new topic."""
     with request.app.ctx.db.begin() as conn:
         rows = db.decided_examples(conn, EXPORT_CAP)
+        # The page quotes the examples that ask for a new topic (what users wrote).
+        audit(request, "export.view", detail=f"examples={len(rows)}", conn=conn)
     counts = Counter(r.decision for r in rows if r.decision != db.NEW_TOPIC)
     new_topics = [r for r in rows if r.decision == db.NEW_TOPIC]
     return render(
@@ -31,9 +33,9 @@ async def download(request: Request) -> HTTPResponse:
     """Download the reviewed messages as Rasa NLU YAML."""
     with request.app.ctx.db.begin() as conn:
         rows = db.decided_examples(conn, EXPORT_CAP)
+        merged = sum(1 for r in rows if r.decision != db.NEW_TOPIC)
+        audit(request, "export.download", detail=f"examples={merged}", conn=conn)
     text = nlu.export_yaml(((r.decision, r.example) for r in rows), request.app.ctx.config.today())
-    merged = sum(1 for r in rows if r.decision != db.NEW_TOPIC)
-    audit(request, "export.download", detail=f"examples={merged}")
     return response.text(
         text,
         content_type="application/yaml; charset=utf-8",

@@ -61,9 +61,13 @@ class Missing(StaffError):
 
 
 class Locked(StaffError):
-    """Too many failed logins: try again later."""
+    """Too many failed logins: try again later (in `retry_after` seconds)."""
 
     status_code = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def environment() -> Environment:

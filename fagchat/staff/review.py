@@ -87,6 +87,8 @@ async def queue(request: Request) -> HTTPResponse:
         total = db.count_review_queue(conn, config.low_confidence, reason, done, config.count_cap)
         page = pager(request, total, config.page_size, config.count_cap)
         rows = db.review_queue(conn, config.low_confidence, reason, done, page.size, page.offset)
+        # The queue shows what users wrote: who saw which page of it is logged.
+        audit(request, "review.view", detail=f"reason={reason} done={int(done)} page={page.page}", conn=conn)
     allowed = set(request.app.ctx.intents)
     return render(
         request,
@@ -138,6 +140,6 @@ async def decide(request: Request) -> HTTPResponse:
             reviewer=request.ctx.user,
             decided_at=app.ctx.config.clock(),
         )
-    audit(request, "review.decide", target=str(event_id), detail=decision)
+        audit(request, "review.decide", target=str(event_id), detail=decision, conn=conn)
     back = local_path(form.get("next"), "/review/")
     return response.redirect(back + ("&" if "?" in back else "?") + "saved=1", status=303)

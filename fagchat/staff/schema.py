@@ -110,14 +110,28 @@ sessions = sa.Table(
     sa.Column("username", sa.String(64), nullable=False, index=True),
     sa.Column("csrf", sa.String(64), nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False, index=True),
+    # Added after the first release (engine.connect adds it to older databases): NULL, as
+    # in logins made before, reads as idle.
+    sa.Column("last_seen", sa.Float, nullable=True),
 )
 
+# Failed logins, and attempts still being checked (a success deletes its row). `username`
+# is the account's name, or a keyed hash of what was typed when no account has that name.
 login_failures = sa.Table(
     "staff_login_failures",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("username", sa.String(64), nullable=False, index=True),
     sa.Column("ip", sa.String(64), nullable=False, index=True),
+    sa.Column("at", sa.Float, nullable=False, index=True),
+)
+
+# One row per user name and per client address trying to log in: updating it locks it,
+# so that counting the failures and recording the next attempt is one step (throttle.py).
+login_guard = sa.Table(
+    "staff_login_guard",
+    metadata,
+    sa.Column("key", sa.String(160), primary_key=True),
     sa.Column("at", sa.Float, nullable=False, index=True),
 )
 

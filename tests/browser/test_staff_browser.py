@@ -61,6 +61,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     engine.dispose()
     port = free_port()
     env = {**os.environ, "FAGCHAT_DB_URL": url, "FAGCHAT_STAFF_PORT": str(port), "PYTHONPATH": str(ROOT)}
+    env["FAGCHAT_STAFF_SECURE_COOKIE"] = "0"  # plain HTTP on loopback
     log = open(tmp / "staff.log", "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "fagchat.staff"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
