@@ -10,8 +10,10 @@ By concern:
 - `turns.py`: one message's processing, the holding answer when the bot is slow and the
   late answer that follows with the next message, and the contact details whenever the
   bot produced nothing or the message could not be stored;
-- `feedback.py`: 👍/👎 appended to the conversation under its lock;
-- `input.py`: the routes, the security headers and the Rasa server's hardening.
+- `feedback.py`: 👍/👎 appended to the conversation under its lock, only for a
+  conversation that exists and an article the bot showed in it;
+- `input.py`: the routes, the security headers and the Rasa server's hardening (its
+  body limit, error pages and redacted logs).
 See docs/operations.md for the faults and how each is tested.
 """
 

@@ -5,7 +5,8 @@ API: the demo page's CSP can stay `connect-src 'self'`, and Rasa itself need not
 Bodies pass through unchanged; the channel validates them and answers bad input with a
 4xx and a Danish message, which is passed back as it is. When Rasa cannot be reached or
 does not answer in time, the widget gets a 503 `bot_unavailable` and shows the contact
-details instead. Log lines name the route, status and duration, never the content.
+details instead. A client address over its rate limit gets 429 before anything is
+forwarded (ratelimit.py). Log lines name the route, status and duration, never the content.
 """
 
 import asyncio
