@@ -17,6 +17,10 @@ from fagchat.nlu.danger import fold, is_acute_danger, override_intent
         "borgeren siger hun vil tage sit eget liv i aften",
         "han har taget barnet og truer mor",
         "han prøver at bryde ind lige nu",
+        # walking up to the door; arrived at a hotel; a deadline within the hour
+        "hun ringer og siger at eksen går op mod hoveddøren",
+        "stalkeren har lige tjekket ind og venter nede i hotellets lobby",
+        "han har skrevet at han står ved hendes arbejde om en halv time med kniven",
     ],
 )
 def test_danger_now_is_detected(text):
@@ -32,6 +36,13 @@ def test_danger_now_is_detected(text):
         "hvordan laver jeg en risikovurdering ved drabstrusler",
         "hvad er stalking",
         "",
+        # "er ved at" with no person as its subject; samvær is not a child taken
+        "vi er ved at skrive en vejledning om vold og trusler mod ansatte",
+        "far har nu samvær med datteren hver anden weekend og mor er bange, skal jeg underrette?",
+        # the writer says nothing is happening; the police took him away
+        "der sker ikke noget farligt, men han dukker op ved afleveringerne",
+        "han hamrede på døren i nat og truede hende, men politiet anholdt ham. hvordan støtter jeg hende i dag?",
+        "har lige læst jeres pjece om trusler, findes den på polsk?",
     ],
 )
 def test_general_or_past_questions_are_not_acute(text):

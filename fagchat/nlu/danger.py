@@ -39,16 +39,16 @@ PERSON = r"(?:hende|ham|mig|os|dem|dig|barnet|boernene|boern|born|min\ klient|kl
 LOCATION = r"""(?:doer\w*|dor\b|dore\w*|dooren|vindue\w*|rude\w*|hus\w*|lejlighed\w*|bolig\w*|opgang\w*|trappe\w*|gaard\w*|gade\w*
     |bil\w*|indkoersel\w*|have\w*|kontor\w*|skole\w*|institution\w*|boernehave\w*|vuggestue\w*|arbejd\w*|parkering\w*|station\w*
     |supermarked\w*|butik\w*|bro\w*|gang\w*|reception\w*|venteva?erelse\w*|krisecent\w*|hjem\w*|matrikel\w*|kaelder\w*|soveva?erelse\w*
-    |legeplads\w*|venteomraad\w*|postkass\w*|stue\w*|port\w*|badeva?erelse\w*|koekken\w*|altan\w*|carport\w*|skab\w*)"""
+    |legeplads\w*|venteomraad\w*|hotel\w*|lobby\w*|foyer\w*|postkass\w*|stue\w*|port\w*|badeva?erelse\w*|koekken\w*|altan\w*|carport\w*|skab\w*)"""
 DANGER = [
     # threats to kill, and threats on life
     _p(r"""\b(?:ihjel|draeb\w*|drab\b|myrd\w*|mord\b|doedstru\w*|dodstru\w*|ikke\ overlev\w*|skyde\w*|skyder|stikke\ \w+\ ned
-        |kvael\w*|kvaler|livet\ af\ (?:sig|mig)\ selv|braende\ \w+\ ned|brande\ \w+\ ned|paa\ livet|livet\ ud\ af|i\ live|den\ sidste\ dag
+        |stikker\ (?:mig|hende|dig|ham|os)|kvael\w*|kvaler|livet\ af\ (?:sig|mig)\ selv|braende\ \w+\ ned|brande\ \w+\ ned|paa\ livet|livet\ ud\ af|i\ live|den\ sidste\ dag
         |goere\ det\ af\ med|gjort\ det\ af\ med|(?:godnat|farvel)\ for\ sidste\ gang|aldrig\ (?:skal\ )?se\ (?:barnet|boernene|born|\w+\ (?:datter|soen|boern|barn))\ igen
         |(?:skal|vil|kommer\ til\ at)\ doe\b|doe\ i\ (?:dag|aften|nat)|i\ (?:dag|aften|nat)\ doer\ \w+|goer\ \w+\ noget\ ved\ (?:dem|hende|ham|barnet|boernene|os))"""),
     # suicide, the victim's or the perpetrator's
     _p(r"""\b(?:selvmord|tage\ (?:sit|mit|sig|dit)\ (?:eget\ )?liv|ikke\ vil\ leve|tager\ (?:sit|mit)\ (?:eget\ )?liv|vil\ ikke\ leve|ikke\ leve\ mere
-        |vil\ doe\b|farvelbrev\w*|afskedsbrev\w*|samlet\ piller|tage\ pillerne|springer\ ud|springe\ ud|hoppe\ ud|springer\ hvis
+        |vil\ doe\b|med\ et\ reb|haenge\ (?:sig|mig)|det\ her\ er\ farvel|hopper\ ud|farvelbrev\w*|afskedsbrev\w*|samlet\ piller|tage\ pillerne|springer\ ud|springe\ ud|hoppe\ ud|springer\ hvis
         |skade\ (?:sig|mig)\ selv|ende\ (?:sit|mit)\ liv|paa\ en\ bro|slugt|pillerne|piller\ (?:foran|klar|liggende)|overdosis
         |goere\ det\ i\ (?:aften|nat|dag)|ikke\ kan\ mere)"""),
     # weapons
@@ -56,12 +56,12 @@ DANGER = [
         |machete\w*|skydevaa?ben\w*|benzin\w*|skud\w*|\w*riffel\w*|\w*gevaer\w*)"""),
     # violence and being held
     _p(rf"""\b(?:sla+r|sparker|angrib\w*|overfal\w*|kvaeler|voldtag\w*|banker\ {PERSON}|taesker|taev\w*|sla+e?t|bloeder|bloder|blod
-        |slaar\ {PERSON}|holder\ {PERSON}\ fast|holdt\ fast|hiver\ i|river\ i|skubbe\w*|slaeb\w*
+        |slaar\ {PERSON}|holder\ {PERSON}\ fast|har\ fat\ i\ {PERSON}|skriger\ at|holdt\ fast|hiver\ i|river\ i|skubbe\w*|slaeb\w*
         |(?:trykke\w*|presse\w*|maase\w*)\ \w+(?:\ \w+)?\ op\ (?:mod|ad)|kan\ ikke\ komme\ fri|blokerer\ (?:\w+\ ){0, 2}doer\w*)\b"""),
-    _p(r"""\b(?:spaerret|spaeret|laast|laaset|lukket)\ (?:\w+\ )?inde\b|indespae\w*|ikke\ lade\ (?:mig|hende|ham|os)\ gaa|kan\ ikke\ (?:komme\ ud|slippe|komme\ vaek)
+    _p(r"""\b(?:spaerret|spaeret|laast|laaset|lukket|holdt|holder)\ (?:\w+\ ){0,2}inde\b|indespae\w*|ikke\ lade\ (?:mig|hende|ham|os)\ gaa?\b|bundet\ (?:mig|hende|ham|os)|binder\ (?:mig|hende)|kan\ ikke\ (?:komme\ ud|slippe|komme\ vaek)
         |\bgidsel\b|\bfanget\b"""),
     # a child at risk
-    _p(r"""\b(?:har|hentet|taget|tog|snuppet|bortfoer\w*|kidnap\w*|holder|har\ dem)\b.{0,40}\b(?:barnet|boernene|born|boern|datter\w*|soen\w*|pigen|drengen|baby\w*|ungerne|ungen|elev\w*)\b
+    _p(r"""\b(?:har|hentet|taget|tog|snuppet|bortfoer\w*|kidnap\w*|holder|har\ dem)\b(?:(?!samvae?r|weekend|hver\ anden).){0,40}\b(?:barnet|boernene|born|boern|datter\w*|soen\w*|pigen|drengen|baby\w*|ungerne|ungen|elev\w*)\b
         |\b(?:barnet|boernene|datter\w*|soen\w*)\ er\ (?:i\ fare|alene|forsvundet|taget|bortfoert)|aldrig\ (?:boernene|barnet|born)\ igen
         |aldrig\ ser\ (?:dem|hende|ham|boernene|barnet)\ igen|vil\ have\ barnet\ med"""),
     # explicit danger and cries for help
@@ -82,12 +82,14 @@ NEEDS_NOW = [
 # in, following. These need no "nu" to be acute.
 DANGER_NOW = [
     # intrusion: at the door, breaking in, inside
-    _p(rf"""\b(?:bryd\w*\ ind|bryde\ \w+\ op|braekker|braeker|braekke\b|braekket|smadr\w*|dirk\w*|rode\w*\ ved|roder\ ved|hamre\w*|banke\w*\ paa|sparke\w*\ \w*\ ?doer\w*
+    _p(rf"""\b(?:bryd\w*\ ind|bryde\ \w+\ op|braekker|braeker|braekke\b|braekket|smadr\w*|dirk\w*|rode\w*\ ved|roder\ ved|hamrer\b|hamre\b|banker\ paa|banke\ paa|sparke\w*\ \w*\ ?doer\w*
         |komme\ ind(?!\ (?:paa|i)\ (?:et\ |en\ )?(?:krisecent\w*|forloeb\w*|behandling\w*|betragtning|ordning\w*|tilbud\w*))|kommet\ ind|kommer\ ind\ nu|(?:brudt|braget)\ ind|(?:gaaet|koert)\ ind\ (?:paa|i|gennem)\ (?:\w+\ ){{0,2}}{LOCATION}
-        |paa\ vej\ (?:ind|op|hen|herhen|over|hjem\ til)|er\ inde\ i|traeng\w*\ ind|laas\w*\ op|ringer\ paa
+        |paa\ vej\ (?:ind|op|hen|herhen|herover|hertil|derover|over|hjem\ til)|er\ inde\ i|traeng\w*\ ind|laas\w*\ op|ringer\ paa
         |vil\ ikke\ gaa(?:\ (?:igen|derfra|herfra|vaek))?(?:\ ,|$)|gaar\ ikke\ foer|frem\ og\ tilbage\ (?:uden\ ?for|foran|ved)
         |\b(?:han|eksen|udoeveren|stalkeren|manden|faren|faderen)\ (?:\w+\ )?proever\ at\ komme\ (?:ind|forbi)
-        |(?:aabne|aabner|river\ i|rive\ i|hiver\ i)\ (?:\w+\ ){{0,2}}(?:hoved)?doer\w*|nae?gter\ at\ gaa|er\ her\b)"""),
+        |(?:aabne|aabner|river\ i|rive\ i|hiver\ i)\ (?:\w+\ ){{0,2}}(?:hoved)?doer\w*|nae?gter\ at\ gaa|er\ her\b
+        |(?:gaar|gar|loeber|kommer)\ (?:han\ |hun\ |de\ )?(?:op|hen)\ (?:mod|til|ad)\ (?:\w+\ ){{0,2}}(?:hoved)?(?:doer\w*|{LOCATION})
+        |kommer\ (?:han|hun|de)\ ind\b)"""),
     _p(rf"""\b(?:staar|star|staa|sidder|venter|holder|lurer|kigger|parkeret|haenger|raaber|gaar\ rundt)\ (?:\w+\ ){{0,4}}
         (?:uden\ ?for|udenfor|foran|ved|i|paa|nede\ i|oppe\ i|ude\ i|ude\ paa|bag|ind\ i|inde\ i|ud\ for)\ (?:\w+\ ){{0,2}}{LOCATION}"""),
     _p(
@@ -106,11 +108,11 @@ DANGER_NOW = [
     _p(r"""\bikke\ (?:har\ )?afleveret\ (?:\w+\ ){0,2}(?:boern\w*|barn\w*|born|\w*aarige|datter\w*|soen\w*|pige\w*|dreng\w*|baby\w*)
         |\bblokerer\ (?:\w+\ ){0,2}(?:doer\w*|udgang\w*)"""),
     _p(
-        r"\blader\ (?:mig|hende|ham|os|dem)\ ikke\ gaa\b|\bstillet\ sig\ (?:foran|i\ doer)|\bgemt\ (?:sig|mig)\b|\bgaar\ (?:han|hun)\ ind\b|\b(?:han|hun)\ er\ i\ (?:lejligheden|huset|hjemmet|boligen|opgangen|haven)\b"
+        r"\blader\ (?:mig|hende|ham|os|dem)\ ikke\ gaa\b|\bstillet\ sig\ (?:foran|i\ doer)|\bgemt\ (?:sig|mig)\b|\bgemmer\ (?:sig|mig)\b|\bhar\ fundet\ (?:hende|mig|os)\b|\bgaar\ (?:han|hun)\ ind\b|\b(?:han|hun)\ er\ i\ (?:lejligheden|huset|hjemmet|boligen|opgangen|haven)\b"
         r"|\b(?:han|hun)\ er\ (?:paa|ved|foran|uden\ ?for)\ (?:min\ |hendes\ |vores\ |deres\ )?(?:trappe\w*|doer\w*|opgang\w*|altan\w*|matrikel\w*)\b"
     ),
     _p(
-        r"\bved\ (?:praecis\ )?hvor\ (?:jeg|hun|du|vi)\ er\b|\bventer\ (?:paa|til)\ (?:at\ )?(?:hun|han|jeg|hende|mig|du)\b|\btoer\ ikke\ (?:forlade|gaa\ ud|gaa\ hjem|komme\ ud)"
+        r"\bved\ (?:praecis\ )?hvor\ (?:jeg|hun|du|vi)\ er\b|\bventer\ (?:paa|til)\ (?:at\ )?(?:hun|han|jeg|hende|mig|du)\b|\btoer\ ikke\ (?:forlade|gaa\ ud|gaa\ hjem|komme\ ud|stoppe|standse|aabne)|\bbakspejl\w*"
     ),
     _p(
         r"\b(?:har|med|holder|peger\ med)\ (?:\w+\ )?(?:kniv\w*|pistol\w*|vaa?ben\w*|gevae?r\w*|oekse\w*)\ (?:fremme|i\ haanden|mod)\b"
@@ -118,19 +120,27 @@ DANGER_NOW = [
 ]
 # Explicit signs that it is happening now (or is about to).
 NOW = _p(r"""\b(?:lige\ nu|netop\ nu|i\ dette\ oe?jeblik|herude|derude|her\ nu|er\ her|i\ nat|i\ aften|lige\ (?:bag|udenfor|uden|kommet|sendt|ringet|her)
-    |er\ ved\ at|proever\ at|prover\ at|forsoeger\ at|paa\ vej|alene\ hjemme|er\ bange(?!\ for)|svarer\ ikke|minutter\ siden|i\ telefonen
+    |(?:han|hun|de|nogen|udoeveren|stalkeren|eksen|exen|manden|faren|ekskaeresten)\ er\ ved\ at|proever\ at|prover\ at|forsoeger\ at|paa\ vej|alene\ hjemme|jeg\ er\ (?:saa\ |meget\ |virkelig\ )?bange(?!\ for)|svarer\ ikke|minutter\ siden|i\ telefonen
     |sidder\ her|bag\ mig|bloeder|bloder|kan\ ikke\ komme\ (?:ud|af\ med)|med\ det\ samme|skynd|kom\ nu
-    |de\ sidste\ \w+\ min\w*|lige\ (?:gaaet|koert|trykket|taget)|netop\ (?:koert|kommet|gaaet)|ikke\ kan\ komme\ (?:ud|vaek|fri))\b
+    |de\ sidste\ \w+\ min\w*|lige\ (?:gaaet|koert|trykket|taget)|netop\ (?:koert|kommet|gaaet)|ikke\ kan\ komme\ (?:ud|vaek|fri)|(?:har|er)\ lige\ (?:kommet|dukket|tjekket|parkeret|ankommet|fundet|opdaget|ringet|truet|set\ ham)
+    |om\ (?:en\ halv\ time|en\ time|et\ kvarter|\w+\ minutter|lidt))\b
     |^(?:hjaelp|hjelp|hjalp)\b""")
 # Hypothetical framing: only an explicit "now" makes such a message acute.
 # "ikke akut", "ingen fare": the writer says it is not an emergency.
-NEGATED = _p(r"\b(?:ikke|ingen)\ (?:\w+\ ){0,3}(?:akut\w*|fare)\b")
-HYPOTHETICAL = _p(r"""\bhver\ (?:dag|morgen|aften|nat|uge|gang|weekend|mandag|tirsdag|onsdag|torsdag|fredag|loerdag|soendag)\b|\bhvert?\ (?:samvaer|weekend|besoeg|gang|maaned)\b|\bdagligt\b|(?:^|,\ )hvis\b|\bhvis\ der\b|\bhvad\ (?:\w+\ ){1,3}hvis\b|\bhvis\ (?:man|en\ |et\ |udoeveren|klienten|borgeren)|\ben\ dag\b
+NEGATED = _p(
+    r"\b(?:ikke|ingen)\ (?:\w+\ ){0,3}(?:akut\w*|fare|farlig\w*)\b"
+    r"|\bikke\ (?:\w+\ ){0,2}(?:sket|sker)\ (?:\w+\ ){0,2}(?:i\ dag|nu|noget\ nyt)\b"
+)
+HYPOTHETICAL = _p(r"""\bhver\ anden\ (?:dag|uge|weekend|gang)\b|\bhver\ (?:dag|morgen|aften|nat|uge|gang|weekend|mandag|tirsdag|onsdag|torsdag|fredag|loerdag|soendag)\b|\bhvert?\ (?:samvaer|weekend|besoeg|gang|maaned)\b|\bdagligt\b|(?:^|,\ )hvis\b|\bhvis\ der\b|\bhvad\ (?:\w+\ ){1,3}hvis\b|\bhvis\ (?:man|en\ |et\ |udoeveren|klienten|borgeren)|\ben\ dag\b
     |\bpaa\ et\ tidspunkt\b|\bfrygter\b|\bbange\ for\ at\b|\bi\ fremtiden\b""")
 # Words that only general questions use; they outweigh every sign of "now".
 TEXTBOOK = _p(
     r"\b(?:typisk\w*|hvor\ mange|generelt|tegn\ paa|i\ almindelighed|statistik\w*|forskellen\ paa|straffen\ for|i\ stil\ med"
-    r"|rollespil\w*|drejebog\w*|oevelse\w*|oevelsen|temadag\w*|kursist\w*|undervis\w*|beredskabsplan\w*)\b"
+    r"|hvilke\ tegn|advarselstegn\w*|rollespil\w*|drejebog\w*|oevelse\w*|oevelsen|temadag\w*|kursist\w*|undervis\w*|beredskabsplan\w*)\b"
+)
+# The danger is over for now: the police took the perpetrator away.
+RESOLVED = _p(
+    r"\b(?:anholdt\w*|anholdelse\w*|arresten|detention\w*|grundlovsforhoer\w*|politiet\ (?:har\ )?(?:taget|hentet|koert)\ ham)\b"
 )
 # A bare "nu" counts too, except in "hvad kan politiet gøre nu" and the like.
 WEAK_NOW = _p(r"(?<!goere\ )(?<!gore\ )(?<!bruges\ )(?<!ske\ )\bnu\b")
@@ -157,11 +167,15 @@ def fold(text: str) -> str:
 def is_general_question(text: str) -> bool:
     """Whether `text` is plainly general, past or hypothetical, with no sign of "now"."""
     folded = fold(text)
+    present = any(p.search(folded) for p in DANGER_NOW)
+    # As in is_acute_danger: the writer says it is not acute, or the police took him away.
+    if NEGATED.search(folded) or (RESOLVED.search(folded) and not present):
+        return True
     if NOW.search(folded):
         return False
-    if NEGATED.search(folded) or TEXTBOOK.search(folded) or HYPOTHETICAL.search(folded):
+    if TEXTBOOK.search(folded) or HYPOTHETICAL.search(folded):
         return True
-    if any(p.search(folded) for p in DANGER_NOW):
+    if present:
         return False
     return bool(PAST.search(folded) or GENERAL.search(folded))
 
@@ -174,6 +188,8 @@ def is_acute_danger(text: str) -> bool:
     if not folded or not (strong or any(p.search(folded) for p in NEEDS_NOW)):
         return False
     if TEXTBOOK.search(folded) or NEGATED.search(folded):
+        return False
+    if RESOLVED.search(folded) and not present:
         return False
     now = bool(NOW.search(folded))
     if HYPOTHETICAL.search(folded):
