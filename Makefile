@@ -108,7 +108,7 @@ SCALED_ENV := FAGCHAT_DB_URL=postgresql://fagchat@127.0.0.1:$(PG_PORT)/fagchat \
   FAGCHAT_LOCK_STORE=redis FAGCHAT_REDIS_URL=redis://127.0.0.1:$(REDIS_PORT)/0 \
   FAGCHAT_RASA_WORKERS=2 FAGCHAT_ACTIONS_WORKERS=2
 
-.PHONY: services-up services-down run-scaled scaleout-tests bench bench-encoder
+.PHONY: services-up services-down run-scaled scaleout-tests bench bench-quick bench-encoder
 
 services-up: venv ## Install (if missing) and start local PostgreSQL and Redis for scale-out mode
 	$(SCALED_ENV) $(PY) -m fagchat.run.services up
@@ -125,6 +125,9 @@ scaleout-tests: train ## Scale-out, fault and fuzz tests against real PostgreSQL
 bench: train ## Encoder cost, then load, latency, memory and training vs stock rasa init (~45 min); writes benchmarks/results.md
 	$(PY) benchmarks/encoder.py
 	$(PY) benchmarks/bench.py $(ARGS)
+
+bench-quick: train ## Stock rasa init vs the embedded default at 50 conversations, the ratios only (~4 min)
+	$(PY) benchmarks/bench.py --quick $(ARGS)
 
 bench-encoder: venv ## The sentence encoder's cost per message and memory (about a minute)
 	$(PY) benchmarks/encoder.py $(ARGS)
