@@ -36,6 +36,7 @@ HELDOUT_SETS: Dict[str, Tuple[Path, bool]] = {
     "heldout_blind": (DATA / "blind" / "heldout.tsv", True),
     "heldout_topics_blind": (DATA / "blind" / "heldout_topics.tsv", True),
     "heldout_dev": (DATA / "heldout_dev.yml", False),
+    "heldout_topics_dev": (DATA / "heldout_topics_dev.tsv", False),
 }
 # name -> (file, blind?); a name starting with "danger" must get 112, "lookalikes" must not.
 SAFETY_SETS: Dict[str, Tuple[Path, bool]] = {
