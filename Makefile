@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help venv model validate train run test lint format unit pytest conversation-tests crossval heldout safety browser-deps check-copies redaction-report clean
+.PHONY: help venv model validate train run test lint format unit pytest conversation-tests crossval heldout safety browser-deps proxy-deps check-copies redaction-report clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -45,7 +45,7 @@ LOCAL_HTTP := FAGCHAT_STAFF_SECURE_COOKIE=$${FAGCHAT_STAFF_SECURE_COOKIE:-0}
 run: train ## Start Rasa, the action server and the web page; Ctrl-C stops all
 	$(LOCAL_HTTP) $(PY) -m fagchat.run.launcher
 
-test: lint train browser-deps ## Lint, validate, train, pytest, conversation tests, cross-validation gate
+test: lint train browser-deps proxy-deps ## Lint, validate, train, pytest, conversation tests, cross-validation gate
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory conversation-tests
 	$(MAKE) --no-print-directory crossval
@@ -61,7 +61,7 @@ format: venv ## Apply ruff's fixes and formatting
 unit: venv ## The tests that need no trained model and no servers (about 50 s on 2 cores)
 	$(PY) -m pytest -n 2 -m "not integration and not browser and not model" $(ARGS)
 
-pytest: train browser-deps ## Only the pytest suite
+pytest: train browser-deps proxy-deps ## Only the pytest suite
 	$(PY) -m pytest $(ARGS)
 
 redaction-report: venv ## Redaction leaks per kind on generated messages, false positives on Danish text
@@ -86,6 +86,11 @@ check-copies: venv ## Developer tool, not part of make test: answer text shared 
 browser-deps: ## Debian chromium and axe-core for the browser tests
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	@[ -f tests/browser/node_modules/axe-core/axe.min.js ] || (cd tests/browser && npm ci --silent --no-audit --no-fund)
+
+# tests/test_tls_front.py runs its own nginx on free ports; on a machine with systemd, Debian
+# also starts the packaged nginx on port 80 after installing it (docs/operations.md, "TLS front").
+proxy-deps: ## Debian's nginx (and openssl) for the TLS front test
+	@[ -x /usr/sbin/nginx ] && command -v openssl >/dev/null || (apt-get update -qq && apt-get install -y -qq nginx openssl >/dev/null)
 
 clean: ## Remove the venv, trained models and runtime data
 	rm -rf $(VENV) models var .pytest_cache tests/browser/node_modules
