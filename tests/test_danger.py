@@ -21,6 +21,9 @@ from fagchat.nlu.danger import fold, is_acute_danger, override_intent
         "hun ringer og siger at eksen går op mod hoveddøren",
         "stalkeren har lige tjekket ind og venter nede i hotellets lobby",
         "han har skrevet at han står ved hendes arbejde om en halv time med kniven",
+        # following with a "now"; a death threat for tonight typed without ø
+        "han følger efter mig nu i en sort bil",
+        "hans sms siger i aften dor du",
     ],
 )
 def test_danger_now_is_detected(text):
@@ -43,6 +46,9 @@ def test_danger_now_is_detected(text):
         "der sker ikke noget farligt, men han dukker op ved afleveringerne",
         "han hamrede på døren i nat og truede hende, men politiet anholdt ham. hvordan støtter jeg hende i dag?",
         "har lige læst jeres pjece om trusler, findes den på polsk?",
+        # following as a habit in a case story; serving a sentence
+        "mor siger at far følger efter hende og dukker op ved afleveringerne. hvordan tager retten højde for det?",
+        "han afsoner nu, og hun er bange for hvornår han kommer på udgang",
     ],
 )
 def test_general_or_past_questions_are_not_acute(text):

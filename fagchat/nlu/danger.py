@@ -45,7 +45,7 @@ DANGER = [
     _p(r"""\b(?:ihjel|draeb\w*|drab\b|myrd\w*|mord\b|doedstru\w*|dodstru\w*|ikke\ overlev\w*|skyde\w*|skyder|stikke\ \w+\ ned
         |stikker\ (?:mig|hende|dig|ham|os)|kvael\w*|kvaler|livet\ af\ (?:sig|mig)\ selv|braende\ \w+\ ned|brande\ \w+\ ned|paa\ livet|livet\ ud\ af|i\ live|den\ sidste\ dag
         |goere\ det\ af\ med|gjort\ det\ af\ med|(?:godnat|farvel)\ for\ sidste\ gang|aldrig\ (?:skal\ )?se\ (?:barnet|boernene|born|\w+\ (?:datter|soen|boern|barn))\ igen
-        |(?:skal|vil|kommer\ til\ at)\ doe\b|doe\ i\ (?:dag|aften|nat)|i\ (?:dag|aften|nat)\ doer\ \w+|goer\ \w+\ noget\ ved\ (?:dem|hende|ham|barnet|boernene|os))"""),
+        |(?:skal|vil|kommer\ til\ at)\ doe\b|doe\ i\ (?:dag|aften|nat)|i\ (?:dag|aften|nat)\ (?:doer|dor)\ \w+|goer\ \w+\ noget\ ved\ (?:dem|hende|ham|barnet|boernene|os))"""),
     # suicide, the victim's or the perpetrator's
     _p(r"""\b(?:selvmord|tage\ (?:sit|mit|sig|dit)\ (?:eget\ )?liv|ikke\ vil\ leve|tager\ (?:sit|mit)\ (?:eget\ )?liv|vil\ ikke\ leve|ikke\ leve\ mere
         |vil\ doe\b|med\ et\ reb|haenge\ (?:sig|mig)|det\ her\ er\ farvel|hopper\ ud|farvelbrev\w*|afskedsbrev\w*|samlet\ piller|tage\ pillerne|springer\ ud|springe\ ud|hoppe\ ud|springer\ hvis
@@ -74,7 +74,12 @@ DANGER = [
 NEEDS_NOW = [
     _p(r"\b(?:ring|ringer|tilkald)\ (?:til\ |efter\ )?(?:112|politiet|ambulance\w*)\b"),
     _p(r"\b(?:forfulgt|forfolgt|forf(?:oe|o|u)lge\w*|fulgt\ efter|jagtet|overvaag\w*)\b"),
-    _p(r"\btru(?:er|ede|et|ende|sel)\b|\btrusl\w*|\bvold\w*|\bslaa\w*|\bbange\b|\bangst\b"),
+    _p(
+        r"\b(?:foelger|folger|forfoelger|forfolger|forfulger|jagter|koerer|korer|loeber|lober)\ (?:\w+\ ){0,3}(?:efter|bag)\b"
+    ),
+    _p(
+        r"\btru(?:er|ede|et|ende|sel)\b|\btrusl\w*|\bvold\w*|\bslaa\w*|\bbange\b(?!\ for\ (?:hvad|hvornaar|hvordan|om|at))|\bangst\b"
+    ),
     # an ominous last word: acute when the message also says it is happening now
     _p(r"\bdet\ er\ for\ sent\b|\bsidste\ gang\ (?:du|i)\ hoerer\b"),
 ]
@@ -98,8 +103,8 @@ DANGER_NOW = [
     _p(
         r"\b(?:han|hun|de|udoeveren|stalkeren|eksen|ekskaeresten|nogen)\ (?:er|staar|star|venter|sidder|holder|lurer)\ (?:lige\ )?(?:her|herude|derude|udenfor|uden\ for|indenfor|bag\ (?:mig|hende|os))\b"
     ),
-    # followed, watched, found
-    _p(r"""\b(?:foelger|folger|forfoelger|forfolger|forfulger|jagter|koerer|korer|loeber|lober)\ (?:\w+\ ){0,3}(?:efter|bag)\b|\bgaar\ \w+\ (?:meter\ )?bag\b
+    # watched, heard, found (following on its own is in NEEDS_NOW: case stories use it as a habit)
+    _p(r"""\bgaar\ \w+\ (?:meter\ )?bag\b
         |\bbag\ (?:mig|hende|os)\b|fundet\ ud\ af\ hvor\ (?:jeg|hun|han|vi|de)\ bor|hoere\w*\ ham|hore\w*\ ham|kan\ hoere"""),
     _p(
         r"\b(?:han|hun|de)\ kommer\ (?:nu|herhen|hjem\ til|i\ aften|i\ nat)\b|\bkoerer\ rundt\ om\b|\bkoerer\ vaek\ med\b|\bi\ nat\ sker\ det\b"
@@ -140,7 +145,7 @@ TEXTBOOK = _p(
 )
 # The danger is over for now: the police took the perpetrator away.
 RESOLVED = _p(
-    r"\b(?:anholdt\w*|anholdelse\w*|arresten|detention\w*|grundlovsforhoer\w*|politiet\ (?:har\ )?(?:taget|hentet|koert)\ ham)\b"
+    r"\b(?:afson\w*|anholdt\w*|anholdelse\w*|arresten|detention\w*|grundlovsforhoer\w*|politiet\ (?:har\ )?(?:taget|hentet|koert)\ ham)\b"
 )
 # A bare "nu" counts too, except in "hvad kan politiet gøre nu" and the like.
 WEAK_NOW = _p(r"(?<!goere\ )(?<!gore\ )(?<!bruges\ )(?<!ske\ )\bnu\b")
