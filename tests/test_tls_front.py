@@ -13,6 +13,7 @@ import re
 import secrets
 import socket
 import ssl
+import subprocess
 from typing import Iterator, Optional
 from urllib.parse import urlencode
 
@@ -33,6 +34,7 @@ from tests.tls_front_support import (
     call,
     certificates,
     create_staff_user,
+    debian_main_conf,
     nginx_main_conf,
     post_json,
     tls_context,
@@ -229,6 +231,18 @@ def test_only_tls_1_2_and_newer_for_our_names_only(front):
     for name in ("other.fagchat.test", None):  # a name that is not ours, and no SNI at all
         with pytest.raises(ssl.SSLError):
             handshake(name, blind)
+
+
+@pytest.mark.integration
+def test_the_default_rendering_passes_nginx_t_inside_debians_nginx_conf(tmp_path):
+    """What operators install: IPv4 and IPv6, Let's Encrypt's challenge, Debian's http block."""
+    certs = certificates(tmp_path / "certs", [PUBLIC, STAFF])
+    front = nginx_conf.Front(PUBLIC, STAFF, str(certs), acme_webroot="/var/www/letsencrypt", log_dir=str(tmp_path))
+    (tmp_path / "fagchat").write_text(nginx_conf.render(front, settings.read({})))
+    conf = debian_main_conf(tmp_path, tmp_path / "fagchat")
+    checked = subprocess.run([Nginx.binary() or "nginx", "-t", "-c", str(conf), "-e", str(tmp_path / "error.log")],
+                             capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
 
 
 def test_nginx_waits_longer_than_the_web_process():

@@ -169,6 +169,18 @@ http {{
     return conf
 
 
+def debian_main_conf(prefix: Path, site: Path) -> Path:
+    """Debian's own /etc/nginx/nginx.conf with `site` as its only site and its logs and pid
+    file in `prefix` (for `nginx -t`)."""
+    text = Path("/etc/nginx/nginx.conf").read_text()
+    assert "include /etc/nginx/sites-enabled/*;" in text, "Debian's nginx.conf changed"
+    text = text.replace("include /etc/nginx/sites-enabled/*;", f"include {site};")
+    text = text.replace("/var/log/nginx/", f"{prefix}/").replace("/run/nginx.pid", f"{prefix}/nginx.pid")
+    conf = prefix / "debian-nginx.conf"
+    conf.write_text(text)
+    return conf
+
+
 class Nginx:
     """Debian's nginx in the foreground with its own prefix, pid file and logs."""
 

@@ -33,8 +33,8 @@ CIPHERS = (
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 )
-# Repeated in every HTTPS server: Debian's nginx.conf sets ssl_protocols (TLSv1 and up) in
-# its http block, so ours must be set where it overrides that one.
+# Repeated in every HTTPS server: Debian's nginx.conf allows TLSv1 and up in its http block,
+# and a second ssl_protocols there would add to that list; a server's own replaces it.
 TLS = [
     "ssl_protocols TLSv1.2 TLSv1.3;",
     f"ssl_ciphers {CIPHERS};",
