@@ -49,6 +49,8 @@ def test_danger_now_is_detected(text):
         # following as a habit in a case story; serving a sentence
         "mor siger at far følger efter hende og dukker op ved afleveringerne. hvordan tager retten højde for det?",
         "han afsoner nu, og hun er bange for hvornår han kommer på udgang",
+        # "slå op" is to break up
+        "de har slået op, og nu skriver de grimme ting til hinanden",
     ],
 )
 def test_general_or_past_questions_are_not_acute(text):

@@ -55,7 +55,7 @@ DANGER = [
     _p(r"""\b(?:kniv\w*|pistol\w*|gevae?r\w*|vaa?ben\w*|vapen|oekse\w*|boksejern|baseballbat\w*|koelle\w*|jernstang\w*|hammer\w*
         |machete\w*|skydevaa?ben\w*|benzin\w*|skud\w*|\w*riffel\w*|\w*gevaer\w*)"""),
     # violence and being held
-    _p(rf"""\b(?:sla+r|sparker|angrib\w*|overfal\w*|kvaeler|voldtag\w*|banker\ {PERSON}|taesker|taev\w*|sla+e?t|bloeder|bloder|blod
+    _p(rf"""\b(?:sla+r(?!\ op)|sparker|angrib\w*|overfal\w*|kvaeler|voldtag\w*|banker\ {PERSON}|taesker|taev\w*|sla+e?t(?!\ op)|bloeder|bloder|blod
         |slaar\ {PERSON}|holder\ {PERSON}\ fast|har\ fat\ i\ {PERSON}|skriger\ at|holdt\ fast|hiver\ i|river\ i|skubbe\w*|slaeb\w*
         |(?:trykke\w*|presse\w*|maase\w*)\ \w+(?:\ \w+)?\ op\ (?:mod|ad)|kan\ ikke\ komme\ fri|blokerer\ (?:\w+\ ){0, 2}doer\w*)\b"""),
     _p(r"""\b(?:spaerret|spaeret|laast|laaset|lukket|holdt|holder)\ (?:\w+\ ){0,2}inde\b|indespae\w*|ikke\ lade\ (?:mig|hende|ham|os)\ gaa?\b|bundet\ (?:mig|hende|ham|os)|binder\ (?:mig|hende)|kan\ ikke\ (?:komme\ ud|slippe|komme\ vaek)
@@ -78,7 +78,7 @@ NEEDS_NOW = [
         r"\b(?:foelger|folger|forfoelger|forfolger|forfulger|jagter|koerer|korer|loeber|lober)\ (?:\w+\ ){0,3}(?:efter|bag)\b"
     ),
     _p(
-        r"\btru(?:er|ede|et|ende|sel)\b|\btrusl\w*|\bvold\w*|\bslaa\w*|\bbange\b(?!\ for\ (?:hvad|hvornaar|hvordan|om|at))|\bangst\b"
+        r"\btru(?:er|ede|et|ende|sel)\b|\btrusl\w*|\bvold\w*|\bslaa\w*\b(?!\ op)|\bbange\b(?!\ for\ (?:hvad|hvornaar|hvordan|om|at))|\bangst\b"
     ),
     # an ominous last word: acute when the message also says it is happening now
     _p(r"\bdet\ er\ for\ sent\b|\bsidste\ gang\ (?:du|i)\ hoerer\b"),
