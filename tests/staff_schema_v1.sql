@@ -1,5 +1,5 @@
 -- The staff app's tables as fagchat/staff/schema.py created them before sessions had an idle
--- timeout (commit 339833e): tests/test_staff_upgrade.py opens a database of this shape.
+-- timeout (commit 339833e): tests/test_staff_sessions.py and tests/test_staff_migrations.py upgrade it.
 CREATE TABLE events (
 	id INTEGER NOT NULL, 
 	sender_id VARCHAR(255) NOT NULL, 

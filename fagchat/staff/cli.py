@@ -1,4 +1,4 @@
-"""Commands for the staff app: accounts, training-data export and merge, retention.
+"""Commands for the staff app: accounts, training-data export and merge, retention, schema.
 
     python -m fagchat.staff.cli create-user anna            # asks for the password twice
     echo "$PW" | python -m fagchat.staff.cli create-user anna --password-stdin
@@ -7,6 +7,7 @@
     python -m fagchat.staff.cli merge-nlu data/nlu.yml [--from reviewed.yml]
     python -m fagchat.staff.cli purge                        # retention purge now
     python -m fagchat.staff.cli reindex                      # rebuild the summary tables
+    python -m fagchat.staff.cli migrate                      # = python -m fagchat.staff migrate
 
 Every command uses the settings (FAGCHAT_DB_URL, ...) like the app does.
 """
@@ -21,7 +22,7 @@ from typing import List, Optional
 from sqlalchemy.exc import IntegrityError
 
 from fagchat.logs import configure_logging
-from fagchat.staff import db, db_accounts, indexer, nlu, retention
+from fagchat.staff import db, db_accounts, db_migrations, indexer, nlu, retention
 from fagchat.staff.auth import hash_password
 from fagchat.staff.config import StaffConfig
 from fagchat.staff.engine import connect
@@ -131,6 +132,20 @@ def reindex(args: argparse.Namespace, config: StaffConfig) -> int:
     return 0
 
 
+def migrate(args: argparse.Namespace, config: StaffConfig) -> int:
+    """Bring the staff tables to this release's schema (the app also does it at start)."""
+    try:
+        before, after = db_migrations.migrate(config.db_url)
+    except db_migrations.SchemaTooNew as error:
+        raise SystemExit(str(error)) from None
+    if before == after:
+        print(f"Staff schema already at version {after}: nothing to do. / Skemaet er allerede version {after}.")
+    else:
+        was = "no staff tables" if before is None else f"version {before}"
+        print(f"Staff schema: {was} -> version {after}. / Personaletabellerne er nu version {after}.")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     top = argparse.ArgumentParser(prog="python -m fagchat.staff.cli", description=__doc__.split("\n")[0])
@@ -147,7 +162,7 @@ def parser() -> argparse.ArgumentParser:
     cmd.add_argument("nlu", help="the NLU file to merge into, e.g. data/nlu.yml")
     cmd.add_argument("--from", dest="source", help="an exported YAML file (default: the database)")
     cmd.set_defaults(func=merge_nlu)
-    for name, func in (("purge", purge), ("reindex", reindex)):
+    for name, func in (("purge", purge), ("reindex", reindex), ("migrate", migrate)):
         sub.add_parser(name, help=func.__doc__).set_defaults(func=func)
     return top
 

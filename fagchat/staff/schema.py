@@ -6,6 +6,9 @@ own `create_all` then sees it and leaves it alone). Every other table is ours, p
 `staff_`, and holds only metadata derived from the events (no user text), except
 `staff_reviews.example`: the redacted training example a reviewer chose to keep.
 
+A change to a table of ours needs a numbered step in `db_migrations.py` that makes it on an
+existing database (tests/test_staff_migrations.py fails until the two agree).
+
 Flags are integers (0/1) rather than booleans so that `max()` and `sum()` work the same on
 SQLite and PostgreSQL.
 """
@@ -110,8 +113,8 @@ sessions = sa.Table(
     sa.Column("username", sa.String(64), nullable=False, index=True),
     sa.Column("csrf", sa.String(64), nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False, index=True),
-    # Added after the first release (engine.connect adds it to older databases): NULL, as
-    # in logins made before, reads as idle.
+    # Added after the first release (migration 2 adds it to older databases): NULL, as in
+    # logins made before, reads as idle.
     sa.Column("last_seen", sa.Float, nullable=True),
 )
 
@@ -153,6 +156,16 @@ state = sa.Table(
     metadata,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.String(255), nullable=False),
+)
+
+# One row per schema version applied (fagchat/staff/db_migrations.py): the highest is the
+# version of the tables above; a version newer than the code's stops the app.
+schema_version = sa.Table(
+    "staff_schema_version",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("applied_at", sa.Float, nullable=False),
 )
 
 # Rows derived from one conversation: deleted with it (retention, staff delete).
