@@ -105,6 +105,18 @@ SETTINGS: Dict[str, Setting] = {
             "with the contact details; the real answer follows with the next message.",
         ),
         Setting("FAGCHAT_LOG_LEVEL", "INFO", "Log level of Fagchat's own loggers."),
+        Setting(
+            "FAGCHAT_LOG_FORMAT",
+            "text",
+            "Log lines of every process: 'text', or 'json' for one JSON object per line (time, "
+            "level, logger, process, pid, message), redacted the same way.",
+        ),
+        Setting(
+            "FAGCHAT_METRICS_PORT",
+            "9464",
+            "Port on 127.0.0.1 (never another address) where one Fagchat process of the machine "
+            "serves the Prometheus metrics of all of them; 0: not served (counts are still kept).",
+        ),
         Setting("FAGCHAT_RETENTION_DAYS", "90", "Conversations older than this are purged."),
         Setting("FAGCHAT_VAR_DIR", "var", "Runtime data: database, logs, run files."),
         Setting(

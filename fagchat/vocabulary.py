@@ -32,6 +32,10 @@ ACTION_TWO_STAGE_FALLBACK = "action_two_stage_fallback"  # Rasa's own
 FALLBACK_ACTIONS = frozenset({ACTION_DID_YOU_MEAN, ACTION_DEFAULT_FALLBACK, ACTION_TWO_STAGE_FALLBACK})
 UTTER_ACUTE_DANGER = "utter_acute_danger"
 UTTER_SERVICE_UNAVAILABLE = "utter_service_unavailable"  # contact details; needs no action server
+# The responses of "the bot did not understand" (did-you-mean, still unsure, default): the
+# chat channel counts answers with them as NLU fallbacks (fagchat/ops/metrics.py;
+# tests/test_metrics.py checks they are in the domain).
+FALLBACK_RESPONSES = ("utter_did_you_mean", "utter_still_unsure", "utter_default")
 
 # -- Custom payload keys and review decisions ----------------------------------------
 CUSTOM_ARTICLE = "article"  # json_message key tying an answer to its article (👍/👎)

@@ -33,6 +33,8 @@ def stack_env(tmp: Path) -> dict:
         "FAGCHAT_ACTIONS_PORT": str(free_port()),
         "FAGCHAT_WEB_PORT": str(free_port()),
         "FAGCHAT_STAFF_PORT": str(free_port()),
+        # Each stack serves its own metrics (FAGCHAT_VAR_DIR/metrics), never another's.
+        "FAGCHAT_METRICS_PORT": str(free_port()),
         "FAGCHAT_DB_URL": f"sqlite:///{tmp / 'fagchat.db'}",
         "FAGCHAT_VAR_DIR": str(tmp / "var"),
         "FAGCHAT_ALLOWED_ORIGINS": "http://localhost",

@@ -22,6 +22,12 @@ class FakeApp:
     def run(self, host, port, **_options) -> None:
         self.bound = (host, port)
 
+    def register_listener(self, *_args) -> None:
+        """Start-up hooks (metrics) never run: nothing is served."""
+
+    def add_route(self, *_args, **_options) -> None:
+        """Routes (health) are not served either."""
+
 
 @pytest.fixture
 def environment(monkeypatch):

@@ -137,7 +137,7 @@ def test_widget_never_uses_inner_html() -> None:
 
 def test_healthz(app) -> None:
     _, answer = app.test_client.get("/healthz")
-    assert answer.status == 200 and answer.json == {"status": "ok"}
+    assert answer.status == 200 and answer.json == {"status": "alive", "service": "web"}
 
 
 def test_config_has_contact_details_and_limit(rasa: FakeRasa) -> None:

@@ -1,7 +1,8 @@
 """The chat channel the widget talks to: Rasa's REST channel, hardened.
 
 Registered in `credentials.yml` as `fagchat.channel.FagchatInput`; it serves
-`POST /webhooks/fagchat/webhook` (messages) and `POST /webhooks/fagchat/feedback` (👍/👎).
+`POST /webhooks/fagchat/webhook` (messages) and `POST /webhooks/fagchat/feedback` (👍/👎),
+and Rasa's liveness and readiness at `GET /webhooks/fagchat/healthz` and `/readyz`.
 By concern:
 
 - `requests.py`: reading and validating a request, and the `/` command guard — bad input

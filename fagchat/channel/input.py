@@ -7,7 +7,7 @@ the raw message on failure.
 """
 
 import logging
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Dict, Optional
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
@@ -18,7 +18,8 @@ from sanic.response import HTTPResponse
 from fagchat import httpkit, logs, rasa_patches, settings
 from fagchat.channel import requests
 from fagchat.channel.feedback import Verdict, store_feedback
-from fagchat.channel.turns import Turns, bot
+from fagchat.channel.turns import Turns, bot, count_store_error
+from fagchat.ops import health, metrics
 from fagchat.stores.lock_store import LockStoreUnavailable
 from fagchat.stores.tracker_store import TrackerStoreUnavailable
 from fagchat.text import conversation_ref
@@ -44,6 +45,19 @@ FEEDBACK_REFUSED = {
 class FagchatInput(RestInput):
     """Hardened REST channel for the web widget."""
 
+    def __init__(self, serve_metrics: bool = False) -> None:
+        """`serve_metrics`: count into the machine's shared metrics files and serve them.
+
+        credentials.yml turns it on for the real Rasa server; tests that mount the
+        blueprint on an app of their own count in memory instead (fagchat/ops/metrics.py).
+        """
+        self.serve_metrics = serve_metrics
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "FagchatInput":
+        """The channel as credentials.yml configures it (`metrics: true`)."""
+        return cls(serve_metrics=bool((credentials or {}).get("metrics")))
+
     @classmethod
     def name(cls) -> str:
         """Name used in the URL: /webhooks/fagchat/."""
@@ -54,6 +68,7 @@ class FagchatInput(RestInput):
         env = settings.current()
         max_body, max_chars = env.int("FAGCHAT_MAX_BODY_BYTES"), env.int("FAGCHAT_MAX_MESSAGE_CHARS")
         turns = Turns(env.float("FAGCHAT_HOLDING_SECONDS"))
+        readiness = health.Readiness("rasa", readiness_checks(env))
         bp = Blueprint("fagchat_channel", __name__)
 
         @bp.listener("before_server_start")
@@ -62,15 +77,25 @@ class FagchatInput(RestInput):
             rasa_patches.install()
             rasa_patches.harden_server_app(app, max_body, handle_error)
             # Rasa has set up its logging by now; at DEBUG it logs every user message.
-            logger.info("channel.log_redaction handlers=%d", logs.install_redaction())
+            logger.info("channel.log_redaction handlers=%d", logs.install_redaction("rasa"))
+            if self.serve_metrics:
+                metrics.start("rasa")
 
         @bp.middleware("response")
         async def security_headers(request: Request, answer: HTTPResponse) -> None:
             httpkit.add_headers(answer, HEADERS)
 
         @bp.route("/", methods=["GET"])
-        async def health(request: Request) -> HTTPResponse:
+        async def root(request: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
+
+        @bp.route("/healthz", methods=["GET"])
+        async def healthz(request: Request) -> HTTPResponse:
+            return health.alive("rasa")
+
+        @bp.route("/readyz", methods=["GET"])
+        async def readyz(request: Request) -> HTTPResponse:
+            return await readiness.answer(request.app)
 
         @bp.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
@@ -103,6 +128,7 @@ class FagchatInput(RestInput):
             try:
                 verdict = await store_feedback(request.app.ctx.agent, sender, value, article)
             except Exception as exc:  # noqa: BLE001 - storage down: say so, never a traceback
+                count_store_error(exc)
                 if not isinstance(exc, (TrackerStoreUnavailable, LockStoreUnavailable)):
                     logger.error(
                         "feedback.failed conversation=%s error=%s", conversation_ref(sender), type(exc).__name__
@@ -124,6 +150,23 @@ class FagchatInput(RestInput):
             return response.json({"ok": True})
 
         return bp
+
+
+def readiness_checks(env: settings.Settings) -> Dict[str, health.Check]:
+    """Rasa is ready when its model is loaded, the database answers and, with Redis locks, Redis does."""
+    checks: Dict[str, health.Check] = {
+        "model": model_loaded,
+        "database": health.database_check(env.str("FAGCHAT_DB_URL")),
+    }
+    if env.str("FAGCHAT_LOCK_STORE") == "redis":
+        checks["lock_store"] = health.redis_check(env.str("FAGCHAT_REDIS_URL"))
+    return checks
+
+
+def model_loaded(app: Any) -> str:
+    """Whether this worker's agent holds a loaded model."""
+    agent = getattr(app.ctx, "agent", None)
+    return health.OK if agent is not None and agent.is_ready() else "not_loaded"
 
 
 def handle_error(request: Request, exception: Exception) -> HTTPResponse:

@@ -6,21 +6,27 @@ never cancelled or repeated, so no action runs twice, and it keeps the conversat
 lock until it is done. When the bot produced nothing (the action server is down) or the
 message could not be stored (database or Redis down), the user gets the domain's contact
 details, which need no action server.
+
+Each turn is counted once, when its processing ends (fagchat/ops/metrics.py): how long it
+took, and whether the bot answered with 112, did not understand, handed over, gave nothing
+or could not store the message. The kind of answer is read from the bot's messages, matched
+against the domain's responses: counts, never text, leave this module.
 """
 
 import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, List
+from typing import Any, Awaitable, Callable, Dict, List, Set
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from fagchat.channel.requests import guard_command
+from fagchat.ops import metrics
 from fagchat.stores.lock_store import LockStoreUnavailable
 from fagchat.stores.tracker_store import TrackerStoreUnavailable
 from fagchat.text import conversation_ref
-from fagchat.vocabulary import UTTER_SERVICE_UNAVAILABLE
+from fagchat.vocabulary import FALLBACK_RESPONSES, UTTER_ACUTE_DANGER, UTTER_SERVICE_UNAVAILABLE
 
 logger = logging.getLogger("fagchat.channel")
 
@@ -33,6 +39,11 @@ HOLDING = (
 LATE = "Her er svaret på din forrige besked:"
 LATE_TTL = 600.0  # seconds an undelivered late answer is kept for the next message
 OnMessage = Callable[[UserMessage], Awaitable[Any]]
+# The domain responses whose answers are counted, with the counter each adds to.
+COUNTED_RESPONSES = {
+    UTTER_ACUTE_DANGER: "fagchat_danger_answers_total",
+    **{name: "fagchat_nlu_fallbacks_total" for name in FALLBACK_RESPONSES},
+}
 
 
 @dataclass
@@ -49,6 +60,11 @@ class Turn:
 
     task: "asyncio.Future[Outcome]"
     started: float = field(default_factory=time.monotonic)
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the message arrived."""
+        return time.monotonic() - self.started
 
 
 def bot(sender: str, text: str) -> Dict[str, Any]:
@@ -95,15 +111,62 @@ async def process(agent: Any, on_new_message: OnMessage, sender: str, text: str,
     try:
         text = await guard_command(agent, sender, text)
         await on_new_message(UserMessage(text, collector, sender, input_channel=channel))
-    except (TrackerStoreUnavailable, LockStoreUnavailable):
+    except (TrackerStoreUnavailable, LockStoreUnavailable) as exc:
         # The store has logged the ERROR; the user is told the message was not kept.
         logger.error("chat.not_stored conversation=%s", conversation_ref(sender))
+        count_store_error(exc)
         return Outcome(stored=False)
     except Exception as exc:  # noqa: BLE001 - the user must get an answer whatever failed
         # The exception text can quote the message, so log its type only.
         logger.error("chat.failed conversation=%s error=%s", conversation_ref(sender), type(exc).__name__)
         logger.debug("chat.failed traceback", exc_info=True)
+        metrics.inc("fagchat_chat_errors_total")
+    else:
+        for counter in answer_kinds(agent, collector.messages):
+            metrics.inc(counter)
     return Outcome(messages=merge_custom(collector.messages))
+
+
+def count_store_error(exc: Exception) -> None:
+    """Count a message or vote lost to the tracker database or the lock store (others: nothing)."""
+    if isinstance(exc, TrackerStoreUnavailable):
+        metrics.inc("fagchat_tracker_store_errors_total")
+    elif isinstance(exc, LockStoreUnavailable):
+        metrics.inc("fagchat_lock_store_errors_total")
+
+
+def answer_kinds(agent: Any, messages: List[Dict[str, Any]]) -> Set[str]:
+    """The counters one turn's bot messages add to, each once.
+
+    A response's text arrives whole when it has buttons; without, Rasa's collecting channel
+    splits it at blank lines, so its first paragraph is what is matched then.
+    """
+    if not messages:
+        return {"fagchat_action_server_errors_total"}
+    known = _response_texts(getattr(agent, "domain", None))
+    kinds = {known[m["text"]] for m in messages if m.get("text") in known}
+    if any(isinstance(m.get("custom"), dict) and m["custom"].get("handover") is True for m in messages):
+        kinds.add("fagchat_handovers_total")
+    return kinds
+
+
+_texts_of: List[Any] = [object(), {}]  # [domain, its table]: a model pulled later brings a new domain
+
+
+def _response_texts(domain: Any) -> Dict[str, str]:
+    """Counted text -> counter, for the responses of `domain` (built once per domain)."""
+    if _texts_of[0] is not domain:
+        table: Dict[str, str] = {}
+        responses = getattr(domain, "responses", None) or {}
+        for name, counter in COUNTED_RESPONSES.items():
+            for variation in responses.get(name) or []:
+                text = (variation.get("text") or "").strip()
+                if text:
+                    table[text] = counter
+                    if not variation.get("buttons"):
+                        table[text.split("\n\n")[0]] = counter
+        _texts_of[:] = [domain, table]
+    return _texts_of[1]
 
 
 class Turns:
@@ -118,11 +181,14 @@ class Turns:
         self, agent: Any, on_new_message: OnMessage, sender: str, text: str, channel: str
     ) -> List[Dict[str, Any]]:
         """Run the message through Rasa and return what the user should see now."""
+        metrics.inc("fagchat_messages_received_total")
         turn = Turn(asyncio.ensure_future(process(agent, on_new_message, sender, text, channel)))
+        turn.task.add_done_callback(lambda _: metrics.observe("fagchat_answer_latency_seconds", turn.elapsed))
         await asyncio.wait({turn.task}, timeout=self.holding_seconds)
         late = self._take_late(sender, agent)
         if not turn.task.done():
             logger.warning("chat.holding conversation=%s: sent the holding answer", conversation_ref(sender))
+            metrics.inc("fagchat_holding_answers_total")
             self._keep_late(sender, turn)
             return late + [bot(sender, f"{HOLDING}\n\n{fallback_text(agent)}")]
         return late + answer(agent, sender, turn.task.result())

@@ -34,6 +34,7 @@ from typing import IO, Dict, List, Optional, Sequence
 import yaml
 
 from fagchat import settings
+from fagchat.logs import configure_logging
 from fagchat.run.serve import bind_address, local_url
 
 ROOT = settings.ROOT
@@ -126,8 +127,8 @@ def command(name: str, env: Dict[str, str]) -> List[str]:
 
 
 def health_url(name: str, env: Dict[str, str]) -> str:
-    """A URL that answers 200 once service `name` is ready."""
-    path = {"actions": "/health", "rasa": "/webhooks/fagchat/", "web": "/healthz", "staff": "/healthz"}[name]
+    """The service's /readyz: 200 once service `name` is ready (fagchat/ops/health.py)."""
+    path = {"actions": "/readyz", "rasa": "/webhooks/fagchat/readyz", "web": "/readyz", "staff": "/readyz"}[name]
     return local_url(name, settings.read(env)) + path
 
 
@@ -238,7 +239,7 @@ class Stack:
 
 def main() -> int:
     """Start everything, print the URLs, supervise until Ctrl-C."""
-    logging.basicConfig(level=settings.current().str("FAGCHAT_LOG_LEVEL"), format="%(asctime)s %(name)s %(message)s")
+    configure_logging("launcher")
     stack = Stack()
     if not model_path(stack.env).exists():
         print(f"No trained model at {model_path(stack.env)}: run `make train` (make run does it).", file=sys.stderr)

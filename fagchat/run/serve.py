@@ -12,6 +12,7 @@ from sanic import Sanic
 
 from fagchat import settings
 from fagchat.logs import configure_logging
+from fagchat.ops import metrics
 
 # The process's host and port settings, by launcher service name (fagchat/run/launcher.py).
 HOST_SETTINGS = {
@@ -51,9 +52,11 @@ def serve(app: Sanic, port_setting: str) -> None:
     """Run `app` on its service's address (named by `port_setting`), until stopped.
 
     One worker: these processes are I/O-bound. Sanic's access log stays off: our own log
-    lines say what operators need, without user content.
+    lines say what operators need, without user content. The process counts into the
+    machine's shared metrics and takes its turn serving them (fagchat/ops/metrics.py).
     """
-    configure_logging()
     service = next(name for name, setting in PORT_SETTINGS.items() if setting == port_setting)
+    configure_logging(service)
+    app.register_listener(lambda _app, _loop: metrics.start(service), "before_server_start")
     host, port = bind_address(service, settings.current())
     app.run(host=host, port=port, workers=1, access_log=False, motd=False)

@@ -20,13 +20,13 @@ from sanic.response import HTTPResponse
 from sqlalchemy.exc import OperationalError
 
 from fagchat import httpkit
+from fagchat.ops import health
 from fagchat.staff import (
     articles,
     audit_log,
     auth,
     conversation,
     dashboard,
-    db,
     export,
     inbox,
     indexer,
@@ -84,15 +84,19 @@ def create_app(config: Union[StaffConfig, Dict[str, Any], None] = None) -> Sanic
     app.error_handler.add(Exception, _error)
     app.register_listener(_open, "before_server_start")
     app.register_listener(_close, "after_server_stop")
+    app.ctx.readiness = health.Readiness("staff", {"database": health.database_check(cfg.db_url)})
     app.add_route(_health, "/healthz", name="health")
+    app.add_route(_ready, "/readyz", name="ready")
     app.add_route(_no_icon, "/favicon.ico", name="favicon")
     return app
 
 
 async def _health(request: Request) -> HTTPResponse:
-    with request.app.ctx.db.begin() as conn:
-        db.get_state(conn, "last_event_id")
-    return response.text("ok")
+    return health.alive("staff")
+
+
+async def _ready(request: Request) -> HTTPResponse:
+    return await request.app.ctx.readiness.answer(request.app)
 
 
 async def _no_icon(request: Request) -> HTTPResponse:

@@ -22,6 +22,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.engine import Connection
 
+from fagchat.ops import metrics
 from fagchat.staff import auth, db_accounts, throttle
 from fagchat.staff.pages import Locked, Refused, local_path, render
 
@@ -87,6 +88,7 @@ async def login(request: Request) -> HTTPResponse:
             db_accounts.add_audit(conn, now, who, "login.locked", ip=address)
     if wait:
         logger.warning("staff.login_locked ip=%s wait_s=%d", address, wait)
+        metrics.inc("fagchat_staff_logins_total", result="locked")
         raise Locked(locked_message(wait), retry_after=math.ceil(wait))
     stored = user.password_hash if user else None
     loop = asyncio.get_running_loop()
@@ -109,6 +111,7 @@ async def login(request: Request) -> HTTPResponse:
             expires = now + config.session_minutes * 60
             db_accounts.create_session(conn, auth.token_hash(token), typed, csrf, now, expires)
             db_accounts.add_audit(conn, now, typed, "login", ip=address)
+    metrics.inc("fagchat_staff_logins_total", result="ok" if ok else "failed")
     if not ok:
         logger.info("staff.login_failed ip=%s", address)
         return _login_page(request, WRONG, 401)

@@ -4,7 +4,8 @@ Routes:
     GET  /                         demo page (a plain organisation site with the widget)
     GET  /fagchat.js, /fagchat.css the widget (cacheable, embeddable on other origins)
     GET  /fagchat/config.json      contact details for the widget's offline fallback
-    GET  /healthz                  liveness for the launcher
+    GET  /healthz                  alive: the process answers
+    GET  /readyz                   ready: Rasa answers its own /readyz with 200 (fagchat/ops/health.py)
     POST /webhooks/fagchat/webhook, /webhooks/fagchat/feedback   proxied to Rasa (proxy.py)
 
 Every response carries the security headers; HTML gets a strict Content-Security-Policy.
@@ -19,12 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
+import aiohttp
 from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from fagchat import httpkit, settings
 from fagchat.knowledge import KnowledgeBase
+from fagchat.ops import health
 from fagchat.run.serve import local_url
 from fagchat.web import proxy
 from fagchat.web.ratelimit import RateLimiter
@@ -117,7 +120,9 @@ def create_app(overrides: Optional[Dict[str, str]] = None) -> Sanic:
     for path in FILES:
         if path != "/":
             app.add_route(serve_file, path, methods=["GET"], name=path.strip("/").replace(".", "_"))
+    app.ctx.readiness = health.Readiness("web", {"rasa": rasa_ready})
     app.add_route(healthz, "/healthz", methods=["GET"])
+    app.add_route(readyz, "/readyz", methods=["GET"])
     app.add_route(site_config, "/fagchat/config.json", methods=["GET"])
     app.add_route(proxy.preflight, "/fagchat/config.json", methods=["OPTIONS"], name="config_preflight")
     app.error_handler.add(Exception, handle_error)
@@ -158,8 +163,20 @@ async def serve_file(request: Request) -> HTTPResponse:
 
 
 async def healthz(request: Request) -> HTTPResponse:
-    """Say that the web process is up (Rasa's health is the launcher's own check)."""
-    return response.json({"status": "ok"}, headers={"Cache-Control": "no-store"})
+    """Say that the web process is up."""
+    return health.alive("web")
+
+
+async def readyz(request: Request) -> HTTPResponse:
+    """Say whether chat works through this process: Rasa is ready."""
+    return await request.app.ctx.readiness.answer(request.app)
+
+
+async def rasa_ready(app: Sanic) -> str:
+    """Whether Rasa's /readyz answers 200 (its model, database and locks are ready)."""
+    url = app.ctx.config.rasa_url + "/webhooks/fagchat/readyz"
+    async with app.ctx.rasa.get(url, timeout=aiohttp.ClientTimeout(total=health.CHECK_TIMEOUT)) as answer:
+        return health.OK if answer.status == 200 else "not_ready"
 
 
 async def site_config(request: Request) -> HTTPResponse:

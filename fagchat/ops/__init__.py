@@ -1,0 +1,1 @@
+"""What operators watch: liveness and readiness answers (health.py) and Prometheus counts (metrics.py)."""
