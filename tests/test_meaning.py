@@ -76,3 +76,35 @@ def test_a_read_only_cache_never_writes_what_it_is_asked(encoder, tmp_path):
     import sqlite3
 
     assert sqlite3.connect(path).execute("SELECT count(*) FROM vectors").fetchone() == (1,)
+
+
+class CountingEncoder:
+    """The real encoder, counting the texts it is asked to embed."""
+
+    def __init__(self, encoder):
+        self.inner, self.texts = encoder, []
+        self.name, self.dimension = encoder.name, encoder.dimension
+
+    def encode(self, texts):
+        self.texts += list(texts)
+        return self.inner.encode(texts)
+
+
+def test_chat_time_memory_keeps_recent_vectors_and_forgets_the_oldest(encoder):
+    counting = CountingEncoder(encoder)
+    cache = EmbeddingCache(None, writable=False, memory=2)
+    first = cache.encode(counting, ["hej", "tak"])
+    again = cache.encode(counting, ["tak", "hej"])
+    assert counting.texts == ["hej", "tak"]  # the second call cost no encoder call
+    assert np.allclose(first[::-1], again)
+    cache.encode(counting, ["farvel"])  # pushes out "tak", the least recently used
+    cache.encode(counting, ["tak", "hej"])
+    assert counting.texts == ["hej", "tak", "farvel", "tak"]
+
+
+def test_no_memory_without_asking(encoder):
+    counting = CountingEncoder(encoder)
+    cache = EmbeddingCache(None, writable=False)
+    cache.encode(counting, ["hej"])
+    cache.encode(counting, ["hej"])
+    assert counting.texts == ["hej", "hej"]

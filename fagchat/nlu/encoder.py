@@ -21,6 +21,7 @@ import hashlib
 import logging
 import sqlite3
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Protocol, Sequence
 
@@ -87,11 +88,18 @@ CACHE_PATH = ROOT / "models" / "cache" / "embeddings.sqlite"
 
 
 class EmbeddingCache:
-    """Vectors of training texts by (encoder, text) hash, in an SQLite file."""
+    """Vectors of training texts by (encoder, text) hash, in an SQLite file.
 
-    def __init__(self, path: Optional[Path], writable: bool = True) -> None:
+    At chat time it can also keep the last `memory` vectors in this process (by hash,
+    never by text, and never on disk): a greeting, "tak" or a question asked again costs
+    no encoder call.
+    """
+
+    def __init__(self, path: Optional[Path], writable: bool = True, memory: int = 0) -> None:
         """Open the cache at `path` (created when writable); None, or a missing read-only file, keeps nothing."""
         self.path, self.writable = path, writable
+        self._recent: "OrderedDict[str, np.ndarray]" = OrderedDict()
+        self._memory = memory
         self._db: Optional[sqlite3.Connection] = None
         if path is None or (not writable and not path.exists()):
             return
@@ -110,9 +118,11 @@ class EmbeddingCache:
     def encode(self, encoder: Encoder, texts: Sequence[str], batch: int = 64) -> np.ndarray:
         """Vectors for `texts`, computing (and storing) only the ones not cached yet."""
         keys = [hashlib.sha256(f"{encoder.name}\n{t}".encode()).hexdigest() for t in texts]
-        found: Dict[str, np.ndarray] = {}
-        if self._db is not None:
-            self._read(keys, found)
+        found: Dict[str, np.ndarray] = {k: self._recent[k] for k in keys if k in self._recent}
+        for key in found:
+            self._recent.move_to_end(key)
+        if self._db is not None and len(found) < len(set(keys)):
+            self._read([k for k in keys if k not in found], found)
         missing: List[int] = [i for i, k in enumerate(keys) if k not in found]
         for start in range(0, len(missing), batch):
             part = missing[start : start + batch]
@@ -125,6 +135,12 @@ class EmbeddingCache:
                 self._db.commit()
         if missing and self.writable:
             logger.info("encoder.cache computed=%d reused=%d", len(missing), len(keys) - len(missing))
+        if self._memory:
+            for key in keys:
+                self._recent[key] = found[key]
+                self._recent.move_to_end(key)
+            while len(self._recent) > self._memory:
+                self._recent.popitem(last=False)
         return np.stack([found[k] for k in keys]) if keys else np.zeros((0, encoder.dimension), np.float32)
 
     def _read(self, keys: List[str], found: Dict[str, np.ndarray]) -> None:

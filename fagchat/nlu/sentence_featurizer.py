@@ -29,6 +29,7 @@ from fagchat.nlu.question import question_part
 
 logger = logging.getLogger(__name__)
 ORIGIN = "SentenceMeaningFeaturizer"
+RECENT_VECTORS = 2048  # chat-time vectors kept in memory (about 3 MiB at 384 floats each)
 
 
 def meaning_vectors(
@@ -95,7 +96,7 @@ class SentenceMeaningFeaturizer(Featurizer[np.ndarray], FromConfig):
     def process(self, messages: List[Message]) -> List[Message]:
         """Featurize incoming messages (the cache is read, never written)."""
         if self._read_cache is None:
-            self._read_cache = EmbeddingCache(CACHE_PATH, writable=False)
+            self._read_cache = EmbeddingCache(CACHE_PATH, writable=False, memory=RECENT_VECTORS)
         self._add(messages, self._read_cache)
         return messages
 
