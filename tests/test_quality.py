@@ -13,9 +13,11 @@ from fagchat.nlu.testsets import (
 )
 
 MIN_TOP1, MIN_TOP3 = 0.90, 0.97
-# The blind set is gated at its recorded figures (README: measured quality) where they
-# fall short of the targets, so it can only get better.
-BLIND_GATES = {"heldout_blind": (0.90, 0.95)}
+# The blind sets are gated at their recorded figures (README: measured quality) where
+# they fall short of the targets, so they can only get better. heldout_blind was 0.906
+# before the seven new intents (issue 11) took some of its questions; 8 of its labels
+# moved to them (tests/data/blind/README.md) and it measured 0.891 / 0.957 after.
+BLIND_GATES = {"heldout_blind": (0.89, 0.95), "heldout_topics_blind": (0.75, 0.91)}
 
 
 @pytest.fixture(scope="module")
