@@ -16,7 +16,8 @@ from typing import Dict, Iterator, List, Tuple
 
 import pytest
 
-from fagchat.web.app import PAGE_CSP, WIDGET_DIR, create_app, handle_error
+from fagchat.knowledge import CONTACT_FIELDS, Contact, KnowledgeBase
+from fagchat.web.app import PAGE_CSP, WIDGET_DIR, create_app, fallback_contact, handle_error
 from tests.helpers import free_port, post
 
 SECRET = "Anna Hansen 010190-1234 hemmelig"  # user text that must never reach a log line
@@ -145,9 +146,39 @@ def test_config_has_contact_details_and_limit(rasa: FakeRasa) -> None:
     _, answer = app.test_client.get("/fagchat/config.json")
     assert answer.status == 200
     contact = answer.json["contact"]
-    assert contact["name"] and contact["phone"] and "@" in contact["email"]
+    assert contact["name"] and "@" in contact["email"]
     assert all(contact.values()), "empty values are dropped"
     assert answer.json["maxMessageChars"] == 321
+    # The counselling line is for victims and relatives, not the professionals' number.
+    counselling = KnowledgeBase.load().contact.phone
+    assert counselling and counselling not in answer.text and "phone" not in contact
+
+
+def centre(**values: str) -> Contact:
+    """The centre's contact details, with the counselling line set and `values` on top."""
+    fields = {name: "" for name in CONTACT_FIELDS}
+    fields.update(name="Dansk Stalking Center", phone="25 17 73 74", email="kontakt@example.dk", **values)
+    return Contact(**fields)
+
+
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        ({}, {"name": "Dansk Stalking Center", "email": "kontakt@example.dk"}),
+        ({"professional_hours": "hverdage kl. 9-12"}, {"name": "Dansk Stalking Center", "email": "kontakt@example.dk"}),
+        (
+            {"professional_phone": "11 22 33 44", "professional_hours": "hverdage kl. 9-12"},
+            {
+                "name": "Dansk Stalking Center",
+                "email": "kontakt@example.dk",
+                "professional_phone": "11 22 33 44",
+                "professional_hours": "hverdage kl. 9-12",
+            },
+        ),
+    ],
+)
+def test_fallback_gives_professionals_their_own_number_or_only_the_email(values, expected) -> None:
+    assert fallback_contact(centre(**values)) == expected
 
 
 # ---- errors ---------------------------------------------------------------------------

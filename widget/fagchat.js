@@ -525,13 +525,19 @@
     box.appendChild(el('p', 'fagchat-danger', S.danger));
     scrollTo(box);
     loadConfig().then(function (c) {
+      // Only the professionals' own number: the counselling line (`phone`) is for victims
+      // and their relatives, so until the centre sets professional_phone, only the e-mail.
       var details = (c && c.contact) || {};
-      if (!details.phone && !details.email) return;
+      var phone = details.professional_phone;
+      if (!phone && !details.email) return;
       contact.appendChild(el('p', null, fill(S.contact, { name: details.name || S.centre })));
       var list = contact.appendChild(el('ul'));
-      [[S.phone, details.phone, 'tel:' + String(details.phone).replace(/[^\d+]/g, '')],
+      [[S.phone, phone, 'tel:' + String(phone).replace(/[^\d+]/g, ''), details.professional_hours],
         [S.email, details.email, 'mailto:' + details.email]].forEach(function (d) {
-        if (d[1]) link(list.appendChild(el('li', null, d[0] + ': ')), String(d[1]), d[2]);
+        if (!d[1]) return;
+        var item = list.appendChild(el('li', null, d[0] + ': '));
+        link(item, String(d[1]), d[2]);
+        if (d[3]) item.appendChild(document.createTextNode(' (' + d[3] + ')'));
       });
     });
   }

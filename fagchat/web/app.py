@@ -26,7 +26,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from fagchat import httpkit, settings
-from fagchat.knowledge import KnowledgeBase
+from fagchat.knowledge import Contact, KnowledgeBase
 from fagchat.ops import health
 from fagchat.run.serve import local_url
 from fagchat.web import proxy
@@ -142,13 +142,21 @@ def _load_files() -> Dict[str, Tuple[bytes, str, str, str]]:
 
 def _site_config(config: WebConfig) -> Dict[str, object]:
     """What the widget needs to help a user when the bot cannot: contact details, limits."""
-    contact = KnowledgeBase.load().contact
-    details = {k: getattr(contact, k) for k in ("name", "phone", "email")}
-    return {
-        # An empty value is one the centre has not set: the widget shows nothing for it.
-        "contact": {k: v for k, v in details.items() if v},
-        "maxMessageChars": config.max_chars,
-    }
+    return {"contact": fallback_contact(KnowledgeBase.load().contact), "maxMessageChars": config.max_chars}
+
+
+def fallback_contact(contact: Contact) -> Dict[str, str]:
+    """The centre's details for professionals, shown by the widget when the bot cannot answer.
+
+    `phone` is the counselling line for victims, their children and relatives, not the
+    professionals' number (knowledge/contact.yml), so it is never sent: professionals get
+    `professional_phone` (and its hours) once the centre sets it, and the e-mail address.
+    An empty value is one the centre has not set, and is left out.
+    """
+    details = {k: getattr(contact, k) for k in ("name", "email", "professional_phone", "professional_hours")}
+    if not details["professional_phone"]:
+        details["professional_hours"] = ""  # hours without a number would say nothing
+    return {k: v for k, v in details.items() if v}
 
 
 async def serve_file(request: Request) -> HTTPResponse:

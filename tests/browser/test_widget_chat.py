@@ -154,10 +154,12 @@ def test_unreachable_bot_shows_contact_details_and_retry(page: Page, offline_web
     open_chat(page)
     error = ask(page, QUESTION)
     expect(error).to_contain_text("Fagchat kan ikke svare lige nu")
-    expect(error.get_by_role("link", name="25 17 73 74")).to_have_attribute("href", "tel:25177374")
     expect(error.get_by_role("link", name="kontakt@danskstalkingcenter.dk")).to_have_attribute(
         "href", "mailto:kontakt@danskstalkingcenter.dk"
     )
+    # The counselling line is for victims; professionals get no number until the centre sets theirs.
+    expect(error.locator('a[href^="tel:"]')).to_have_count(0)
+    expect(error).not_to_contain_text("25 17 73 74")
     expect(error).to_contain_text("ring 112")
     screenshot(page, "desktop-error")
 
@@ -168,6 +170,22 @@ def test_unreachable_bot_shows_contact_details_and_retry(page: Page, offline_web
     wait_reply(page, 0)
     expect(page.locator(".fagchat-error")).to_have_count(1)
     expect(page.locator(".fagchat-msg--user")).to_have_count(1)
+
+    # Once the centre sets the professionals' number, it is shown with its hours; the
+    # counselling line is never used as that number, even from a server that still sends it.
+    contact = {
+        "name": "Dansk Stalking Center",
+        "phone": "25 17 73 74",
+        "email": "kontakt@danskstalkingcenter.dk",
+        "professional_phone": "11 22 33 44",
+        "professional_hours": "hverdage kl. 9-12",
+    }
+    page.route("**/fagchat/config.json", lambda route: route.fulfill(json={"contact": contact}))
+    page.reload()
+    error = ask(page, QUESTION)
+    expect(error.get_by_role("link", name="11 22 33 44")).to_have_attribute("href", "tel:11223344")
+    expect(error.locator("li").first).to_have_text("Telefon: 11 22 33 44 (hverdage kl. 9-12)")
+    expect(error).not_to_contain_text("25 17 73 74")
 
 
 def test_slow_bot_times_out_with_a_clear_message(page: Page, web_url: str) -> None:
@@ -184,7 +202,7 @@ def test_slow_bot_times_out_with_a_clear_message(page: Page, web_url: str) -> No
     error = ask(page, QUESTION)
     expect(error).to_contain_text("det tog for lang tid")
     expect(error.get_by_role("button", name="Prøv igen")).to_be_visible()
-    expect(error.get_by_role("link", name="25 17 73 74")).to_be_visible()
+    expect(error.get_by_role("link", name="kontakt@danskstalkingcenter.dk")).to_be_visible()
 
 
 def test_every_source_behind_a_kilder_disclosure(new_context, offline_web: str) -> None:
