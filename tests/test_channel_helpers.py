@@ -1,10 +1,13 @@
 """Pure helpers of the chat channel."""
 
+import re
+
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
-from fagchat.channel.requests import offered_payloads
+from fagchat.channel.requests import SENDER, offered_payloads
 from fagchat.channel.turns import merge_custom
 from fagchat.text import clean_text, conversation_ref
+from fagchat.web.app import WIDGET_DIR
 
 
 def test_clean_text_drops_invisible_and_control_characters():
@@ -40,3 +43,10 @@ def test_merge_custom_attaches_article_to_the_answer():
 
 def test_conversation_ref_does_not_reveal_the_sender():
     assert "abc123" not in conversation_ref("abc123") and len(conversation_ref("abc123")) == 10
+
+
+def test_the_widget_keeps_a_saved_sender_only_if_the_channel_accepts_it():
+    # A shorter id from an old session would be refused on every message (issue 12).
+    script = (WIDGET_DIR / "fagchat.js").read_text()
+    checks = re.findall(r"/(\^\[A-Za-z0-9_-\]\{\d+,\d+\}\$)/\.test\(saved\.sender\)", script)
+    assert checks == [SENDER.pattern]

@@ -121,7 +121,8 @@
     return svg;
   }
 
-  // 128 random bits as hex: the channel accepts [A-Za-z0-9_-]{1,128}.
+  // 128 random bits as 32 hex characters: the channel accepts [A-Za-z0-9_-]{22,128}
+  // (fagchat/channel/requests.py), so an id is never short enough to guess.
   function newSender() {
     var bytes = new Uint8Array(16);
     crypto.getRandomValues(bytes);
@@ -585,7 +586,7 @@
     sheet.onload = sheet.onerror = function () { ui.root.hidden = false; };
     document.head.appendChild(sheet);
     var saved = loadState();
-    if (saved && /^[A-Za-z0-9_-]{1,128}$/.test(saved.sender) && Array.isArray(saved.messages)) {
+    if (saved && /^[A-Za-z0-9_-]{22,128}$/.test(saved.sender) && Array.isArray(saved.messages)) {
       state = saved;
       // Back after a reload: reopen as it was, without taking focus from the page.
       if (state.open) open(false);
