@@ -104,6 +104,16 @@ staff-user: venv ## Create a staff-app account (asks for name and password; NAME
 staff-perf: venv ## Time the staff app on 100,000 conversations (ARGS="--conversations 5000" for less)
 	$(PY) benchmarks/staff_perf.py $(ARGS)
 
+# Backups (docs/operations.md, "Backups and upgrades"): the database of FAGCHAT_DB_URL, SQLite
+# or PostgreSQL, into FAGCHAT_BACKUP_DIR; safe while Fagchat runs.
+.PHONY: backup restore
+
+backup: venv ## Back up conversations and staff tables (audit log included) now; keeps FAGCHAT_BACKUP_KEEP
+	$(PY) -m fagchat.run.backup create
+
+restore: venv ## Restore the newest backup (FROM=<name or folder> for another; FORCE=1 replaces existing data)
+	$(PY) -m fagchat.run.backup restore $(FROM) $(if $(FORCE),--force)
+
 # Scale-out mode (docs/operations.md): the same code with PostgreSQL, Redis and several
 # workers, chosen by settings alone. `make run-scaled` starts local servers on these ports
 # with their data under var/services/ (installed with apt-get when missing).

@@ -120,6 +120,17 @@ SETTINGS: Dict[str, Setting] = {
         Setting("FAGCHAT_RETENTION_DAYS", "90", "Conversations older than this are purged."),
         Setting("FAGCHAT_VAR_DIR", "var", "Runtime data: database, logs, run files."),
         Setting(
+            "FAGCHAT_BACKUP_DIR",
+            "var/backups",
+            "Folder of `make backup`'s backups, one timestamped folder each (relative to the "
+            "repository root); copy it off the machine.",
+        ),
+        Setting(
+            "FAGCHAT_BACKUP_KEEP",
+            "14",
+            "Backups kept: after a successful `make backup` older ones are deleted (0: keep all).",
+        ),
+        Setting(
             "FAGCHAT_MODEL",
             "models/fagchat.tar.gz",
             "Trained model the Rasa server loads (relative to the repository root); `make train` writes the default.",
