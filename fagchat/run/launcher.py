@@ -126,10 +126,11 @@ def command(name: str, env: Dict[str, str]) -> List[str]:
     raise ValueError(f"unknown service {name!r}")
 
 
-def health_url(name: str, env: Dict[str, str]) -> str:
-    """The service's /readyz: 200 once service `name` is ready (fagchat/ops/health.py)."""
-    path = {"actions": "/readyz", "rasa": "/webhooks/fagchat/readyz", "web": "/readyz", "staff": "/readyz"}[name]
-    return local_url(name, settings.read(env)) + path
+def health_url(name: str, env: Dict[str, str], probe: str = "readyz") -> str:
+    """The service's /readyz (200 once `name` is ready) or /healthz (200 once it answers);
+    fagchat/ops/health.py. A web process is ready only when its Rasa is."""
+    prefix = "/webhooks/fagchat" if name == "rasa" else ""
+    return local_url(name, settings.read(env)) + f"{prefix}/{probe}"
 
 
 def is_up(url: str) -> bool:
@@ -182,11 +183,11 @@ class Stack:
             start_new_session=True,
         )
 
-    def wait_ready(self, names: Sequence[str], timeout: float = 240) -> None:
-        """Wait until every named service answers; raise with the log tail if not."""
+    def wait_ready(self, names: Sequence[str], timeout: float = 240, probe: str = "readyz") -> None:
+        """Wait until every named service answers `probe`; raise with the log tail if not."""
         deadline = time.monotonic() + timeout
         for name in names:
-            while not is_up(health_url(name, self.env)):
+            while not is_up(health_url(name, self.env, probe)):
                 proc = self.procs.get(name)
                 if proc is not None and proc.poll() is not None:
                     raise RuntimeError(f"{name} exited with {proc.returncode}:\n{self.log_tail(name)}")
@@ -194,11 +195,11 @@ class Stack:
                     raise RuntimeError(f"{name} not ready after {timeout:.0f}s:\n{self.log_tail(name)}")
                 time.sleep(0.5)
 
-    def start(self, timeout: float = 240) -> "Stack":
-        """Start every service and wait until all answer."""
+    def start(self, timeout: float = 240, probe: str = "readyz") -> "Stack":
+        """Start every service and wait until all answer `probe` (readyz or healthz)."""
         for name in self.services:
             self.start_service(name)
-        self.wait_ready(self.services, timeout)
+        self.wait_ready(self.services, timeout, probe)
         return self
 
     def stop_service(self, name: str, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
