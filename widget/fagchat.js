@@ -63,7 +63,7 @@
   var MAX_STORED = 80;          // messages kept, so sessionStorage stays small
   var DEFAULT_COLOR = '#1d4f91';
   var BOT_BG = '#f1f3f5';       // must match .fagchat-msg--bot in fagchat.css
-  var LINK_PROTOCOLS = ['https:', 'mailto:', 'tel:'];
+  var LINK_PROTOCOLS = ['https:', 'http:', 'mailto:', 'tel:'];
   var MAX_SOURCES = 30;         // more than any answer cites; keeps a bad payload small
   // The text channel's source line ("_Kilder (n): [..](..), …_", actions/rendering.py),
   // the answer's last paragraph: dropped when the answer's sources come as data instead.
@@ -180,7 +180,7 @@
     if (!href) { parent.appendChild(document.createTextNode(text)); return; }
     var a = el('a', null, text);
     a.href = href;
-    if (href.indexOf('https:') === 0) {
+    if (/^https?:/.test(href)) {
       a.target = '_blank';
       a.rel = 'noopener noreferrer';
       a.appendChild(el('span', 'fagchat-sr', ' ' + S.newTab));
