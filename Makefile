@@ -45,7 +45,7 @@ LOCAL_HTTP := FAGCHAT_STAFF_SECURE_COOKIE=$${FAGCHAT_STAFF_SECURE_COOKIE:-0}
 run: train ## Start Rasa, the action server and the web page; Ctrl-C stops all
 	$(LOCAL_HTTP) $(PY) -m fagchat.run.launcher
 
-test: lint train browser-deps proxy-deps ## Lint, validate, train, pytest, conversation tests, cross-validation gate
+test: lint train browser-deps proxy-deps systemd-deps ## Lint, validate, train, pytest, conversation tests, cross-validation gate
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory conversation-tests
 	$(MAKE) --no-print-directory crossval
@@ -58,10 +58,10 @@ format: venv ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-unit: venv ## The tests that need no trained model and no servers (about 50 s on 2 cores)
+unit: venv systemd-deps ## The tests that need no trained model and no servers (about 50 s on 2 cores)
 	$(PY) -m pytest -n 2 -m "not integration and not browser and not model" $(ARGS)
 
-pytest: train browser-deps proxy-deps ## Only the pytest suite
+pytest: train browser-deps proxy-deps systemd-deps ## Only the pytest suite
 	$(PY) -m pytest $(ARGS)
 
 redaction-report: venv ## Redaction leaks per kind on generated messages, false positives on Danish text
@@ -146,3 +146,23 @@ bench-quick: train ## Stock rasa init vs the embedded default at 50 conversation
 
 bench-encoder: venv ## The sentence encoder's cost per message and memory (about a minute)
 	$(PY) benchmarks/encoder.py $(ARGS)
+
+# Running as a service (docs/operations.md): systemd units rendered from deploy/systemd/.
+# PREFIX is the checkout the units run from (with its .venv), DESTDIR stages the files
+# (packaging, tests); as root without DESTDIR it also creates the fagchat user and the env file.
+PREFIX       ?= $(CURDIR)
+UNIT_DIR     ?= /etc/systemd/system
+SERVICE_USER ?= fagchat
+ENV_FILE     ?= /etc/fagchat/fagchat.env
+
+.PHONY: install-service env-example systemd-deps
+
+install-service: venv ## Write the systemd units (PREFIX=, DESTDIR=, UNIT_DIR=, ARGS="--rasa-ports 5005,5006"); starts nothing
+	$(PY) -m fagchat.run.systemd install --dest "$(DESTDIR)$(UNIT_DIR)" --prefix "$(PREFIX)" \
+	  --user "$(SERVICE_USER)" --env-file "$(ENV_FILE)" $(if $(DESTDIR),--setup no) $(ARGS)
+
+env-example: venv ## Regenerate deploy/systemd/fagchat.env.example from fagchat/settings.py
+	$(PY) -m fagchat.run.systemd env-example > deploy/systemd/fagchat.env.example
+
+systemd-deps: ## Debian's systemd (systemd-analyze) for the unit file tests
+	@command -v systemd-analyze >/dev/null || (apt-get update -qq && apt-get install -y -qq systemd >/dev/null)

@@ -9,9 +9,10 @@ Processes (addresses and ports are settings; fagchat/run/serve.py):
     staff    staff review app           FAGCHAT_HOST         FAGCHAT_STAFF_PORT   (8081)
 Both hosts default to 127.0.0.1; only the web process is meant to face the internet.
 
-Rasa's endpoints file is written to var/run/endpoints.yml from `endpoints.yml` with the
+Rasa's endpoints file is written to var/run/endpoints-PORT.yml from `endpoints.yml` with the
 current settings (action server URL, lock store), so ports and engines stay settings.
 A process that dies is restarted; Ctrl-C (or SIGTERM) stops every process it started.
+On a server, systemd runs the same commands instead (fagchat/run/process.py, docs/operations.md).
 
 FAGCHAT_RASA_WORKERS becomes Rasa's SANIC_WORKERS: the default runs two Rasa workers on one
 port, sharing the conversation locks through our SQLite lock store (FAGCHAT_LOCK_STORE=sqlite),
@@ -52,16 +53,20 @@ def model_path(env: Optional[Dict[str, str]] = None) -> Path:
     return settings.read(env).model_path if env is not None else settings.current().model_path
 
 
+def endpoints_path(env: Dict[str, str]) -> Path:
+    """Where Rasa's endpoints file for the settings in `env` is (one per Rasa port)."""
+    return ROOT / _env_get(env, "FAGCHAT_VAR_DIR") / "run" / f"endpoints-{_env_get(env, 'FAGCHAT_RASA_PORT')}.yml"
+
+
 def write_endpoints(env: Dict[str, str]) -> Path:
-    """Write var/run/endpoints.yml for the settings in `env`; return its path."""
+    """Write Rasa's endpoints file for the settings in `env`; return its path."""
     config = yaml.safe_load((ROOT / "endpoints.yml").read_text())
     config["action_endpoint"] = {"url": local_url("actions", settings.read(env)) + "/webhook"}
     # Our Redis store reads FAGCHAT_REDIS_URL itself, so no password is written to disk;
     # Rasa's own RedisLockStore is not safe across processes (fagchat/stores/lock_store.py).
     config["lock_store"] = {"type": LOCK_STORES[lock_store(env)]}
-    run_dir = ROOT / _env_get(env, "FAGCHAT_VAR_DIR") / "run"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / f"endpoints-{_env_get(env, 'FAGCHAT_RASA_PORT')}.yml"
+    path = endpoints_path(env)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
@@ -96,7 +101,7 @@ def rasa_workers(env: Dict[str, str]) -> int:
 
 
 def command(name: str, env: Dict[str, str]) -> List[str]:
-    """The command line of service `name` under the settings in `env`."""
+    """The command line of service `name` under the settings in `env`; the systemd units run it too."""
     host, port = bind_address("rasa", settings.read(env))
     py = str(BIN / "python")
     if name == "actions":
@@ -108,7 +113,7 @@ def command(name: str, env: Dict[str, str]) -> List[str]:
             "--model",
             str(model_path(env)),
             "--endpoints",
-            str(write_endpoints(env)),
+            str(endpoints_path(env)),
             "--credentials",
             str(ROOT / "credentials.yml"),
             "--interface",
@@ -124,6 +129,13 @@ def command(name: str, env: Dict[str, str]) -> List[str]:
     if name == "staff":
         return [py, "-m", "fagchat.staff"]
     raise ValueError(f"unknown service {name!r}")
+
+
+def service_env(name: str, env: Dict[str, str]) -> Dict[str, str]:
+    """The environment of service `name`'s process: `env`, quiet and offline, FAGCHAT_RASA_WORKERS applied."""
+    path = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    child = {"TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false", **env, "PYTHONPATH": path}
+    return {**child, "SANIC_WORKERS": str(rasa_workers(env))} if name == "rasa" else child
 
 
 def health_url(name: str, env: Dict[str, str], probe: str = "readyz") -> str:
@@ -153,9 +165,6 @@ class Stack:
     ) -> None:
         """Prepare; nothing starts until `start()`."""
         self.env = {**os.environ, **(env or {})}
-        self.env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        self.env.setdefault("RASA_TELEMETRY_ENABLED", "false")
-        self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), self.env.get("PYTHONPATH")]))
         self.services = list(services)
         self.log_dir = Path(log_dir or ROOT / _env_get(self.env, "FAGCHAT_VAR_DIR") / "log")
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -170,13 +179,12 @@ class Stack:
         """Start one service in its own process group, logging to log_dir/NAME.log."""
         log = self._logs.get(name) or open(self.log_dir / f"{name}.log", "ab")
         self._logs[name] = log
-        env = dict(self.env)
         if name == "rasa":
-            env["SANIC_WORKERS"] = str(rasa_workers(self.env))
+            write_endpoints(self.env)
         self.procs[name] = subprocess.Popen(
             command(name, self.env),
             cwd=ROOT,
-            env=env,
+            env=service_env(name, self.env),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
