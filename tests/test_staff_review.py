@@ -74,7 +74,7 @@ def test_decision_is_stored_audited_and_leaves_the_queue(seeded_staff, db_url):
     resp = decide(
         seeded_staff, event_id, "restraining_order", note="Kendt emne, lav sikkerhed", next="/review/?reason=down"
     )
-    assert resp.status == 303 and resp.headers["location"] == "/review/?reason=down&saved=1"
+    assert resp.status == 303 and resp.headers["location"] == f"/review/?reason=down&saved={event_id}&n=1"
     stored = rows(db_url, schema.reviews, event_id=event_id)[0]
     assert (stored.decision, stored.example, stored.note, stored.reviewer) == (
         "restraining_order",
@@ -112,7 +112,7 @@ def _review_everything(client: Staff) -> None:
     assert decide(client, pick("&lt;script&gt;"), "new_topic", note="Spørgsmål om <html>").status == 303
     # Already in data/nlu.yml under what_is_stalking: must not be added to another intent.
     answered = rows(client.app.ctx.config.db_url, schema.messages, sender_id="c-answered")[0].event_id
-    assert decide(client, answered, "stalking_forms", example="hvad er stalking?").status == 303
+    assert decide(client, answered, "stalking_forms", example="definition af stalking").status == 303
 
 
 def test_review_export_merge_cycle(seeded_staff, tmp_path):
@@ -128,7 +128,7 @@ def test_review_export_merge_cycle(seeded_staff, tmp_path):
         "conflict_vs_stalking": ["min klient får 40 sms'er om dagen fra sin eks, ring [TELEFON]"],
         "out_of_scope": ["kan I hjælpe med en parkeringsbøde?"],
         "restraining_order": ["hvordan søger man om et tilhold"],
-        "stalking_forms": ["hvad er stalking?"],
+        "stalking_forms": ["definition af stalking"],
     }
     assert "new_topic" not in resp.text and "script" not in resp.text
     overview = seeded_staff.get("/export/").text
@@ -149,7 +149,7 @@ def test_review_export_merge_cycle(seeded_staff, tmp_path):
     blocks = {b["intent"]: b["examples"] for b in YAML(typ="safe").load(merged)["nlu"] if "intent" in b}
     assert "- kan I hjælpe med en parkeringsbøde?\n" in blocks["out_of_scope"]
     assert "- hvordan søger man om et tilhold\n" in blocks["restraining_order"]
-    assert "hvad er stalking?" not in blocks["stalking_forms"]  # the conflict was skipped
+    assert "definition af stalking" not in blocks["stalking_forms"]  # the conflict was skipped
 
     # Merging again adds nothing, from the file or straight from the database.
     assert cli.main(["merge-nlu", str(target), "--from", str(exported)], config) == 0

@@ -33,6 +33,8 @@ from fagchat.staff import (
     login,
     retention,
     review,
+    suggestions,
+    topics,
 )
 from fagchat.staff.config import StaffConfig
 from fagchat.staff.engine import connect
@@ -75,7 +77,8 @@ def create_app(config: Union[StaffConfig, Dict[str, Any], None] = None) -> Sanic
     app.ctx.day = indexer.day_function(cfg.tz)
     app.ctx.intents = cfg.intents()
     app.ctx.index_lock = threading.Lock()
-    for area in (auth, login, inbox, conversation, review, export, dashboard, articles, audit_log):
+    app.ctx.suggester = suggestions.Suggester(cfg.group_encoder, cfg.low_confidence)
+    for area in (auth, login, inbox, conversation, review, export, dashboard, articles, audit_log, topics):
         app.blueprint(area.bp)
     app.static("/static", str(STATIC), name="static")
     app.register_middleware(auth.guard, "request")
@@ -169,6 +172,8 @@ async def _background(app: Sanic) -> None:
         try:
             while await loop.run_in_executor(None, refresh, app, 20 * indexer.BATCH):
                 pass  # a large backlog (first start) is worked off in steps
+            # Then group new messages for the review queue, one bounded batch per round.
+            await loop.run_in_executor(None, app.ctx.suggester.catch_up, app.ctx.db, suggestions.BACKGROUND_BATCH)
             if loop.time() >= next_purge:
                 next_purge = loop.time() + cfg.purge_every
                 await loop.run_in_executor(None, retention.purge, app.ctx.db, cfg.retention_days, cfg.clock)

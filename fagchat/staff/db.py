@@ -25,7 +25,7 @@ from fagchat.staff.schema import (
 NEW_TOPIC = vocabulary.NEW_TOPIC  # review decision: no intent fits, content is missing
 
 
-def _count(conn: Connection, query: Any, cap: int) -> int:
+def count_rows(conn: Connection, query: Any, cap: int) -> int:
     """How many rows `query` gives, counting at most `cap` + 1."""
     inner = query.limit(cap + 1).subquery()
     return conn.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one()
@@ -104,7 +104,7 @@ def list_conversations(conn: Connection, f: Any, limit: int, offset: int) -> Lis
 
 def count_conversations(conn: Connection, f: Any, cap: int) -> int:
     """How many conversations match `f`, counting at most `cap` + 1."""
-    return _count(conn, sa.select(conversations.c.sender_id).where(*_inbox_where(f)), cap)
+    return count_rows(conn, sa.select(conversations.c.sender_id).where(*_inbox_where(f)), cap)
 
 
 def articles_shown(conn: Connection, senders: Sequence[str]) -> Dict[str, List[str]]:
@@ -155,15 +155,21 @@ def stale_senders(conn: Connection, cutoff: float, limit: int) -> List[str]:
 
 
 # --- review queue and export -------------------------------------------------------
-def _queue_where(threshold: float, reason: str, done: bool) -> List[Any]:
+def needs_review(threshold: float, reason: str = "all") -> Any:
+    """The condition on staff_messages for "needs a decision" (for `reason`, or any)."""
     m = messages.c
     reasons = {"fallback": m.fallback == 1, "low": m.confidence < threshold, "down": m.thumbs_down == 1}
-    need = reasons.get(reason, sa.or_(*reasons.values()))
+    return sa.and_(reasons.get(reason, sa.or_(*reasons.values())), m.command == 0)
+
+
+def queue_where(threshold: float, reason: str, done: bool) -> List[Any]:
+    """The conditions of the review queue (`done`: the decided part of it)."""
     decided = reviews.c.event_id.isnot(None) if done else reviews.c.event_id.is_(None)
-    return [need, decided, m.command == 0]
+    return [needs_review(threshold, reason), decided]
 
 
-def _queue_from() -> Any:
+def queue_from() -> Any:
+    """Messages with their decisions, if any."""
     return messages.outerjoin(reviews, reviews.c.event_id == messages.c.event_id)
 
 
@@ -172,8 +178,8 @@ def review_queue(conn: Connection, threshold: float, reason: str, done: bool, li
     r = reviews.c
     query = (
         sa.select(messages, events.c.data, r.decision, r.note, r.example, r.reviewer, r.decided_at)
-        .select_from(_queue_from().join(events, events.c.id == messages.c.event_id))
-        .where(*_queue_where(threshold, reason, done))
+        .select_from(queue_from().join(events, events.c.id == messages.c.event_id))
+        .where(*queue_where(threshold, reason, done))
         .order_by(messages.c.ts.desc(), messages.c.event_id.desc())
     )
     return conn.execute(query.limit(limit).offset(offset)).all()
@@ -181,8 +187,8 @@ def review_queue(conn: Connection, threshold: float, reason: str, done: bool, li
 
 def count_review_queue(conn: Connection, threshold: float, reason: str, done: bool, cap: int) -> int:
     """How many messages the queue holds, counting at most `cap` + 1."""
-    query = sa.select(messages.c.event_id).select_from(_queue_from())
-    return _count(conn, query.where(*_queue_where(threshold, reason, done)), cap)
+    query = sa.select(messages.c.event_id).select_from(queue_from())
+    return count_rows(conn, query.where(*queue_where(threshold, reason, done)), cap)
 
 
 def get_message(conn: Connection, event_id: int) -> Optional[Any]:

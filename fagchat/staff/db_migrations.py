@@ -81,8 +81,14 @@ def _idle_timeout_and_login_guard(conn: Connection) -> None:
     schema.login_guard.create(conn, checkfirst=True)  # with its index
 
 
+def _suggestions(conn: Connection) -> None:
+    """Messages that need a decision get a vector and a group of similar ones (suggestions.py)."""
+    schema.suggestions.create(conn, checkfirst=True)  # with its indexes
+
+
 STEPS: Tuple[Step, ...] = (
     Step(2, "staff_sessions.last_seen, staff_login_guard (issue 12)", _idle_timeout_and_login_guard),
+    Step(3, "staff_suggestions (grouped suggestions in the review queue, issue 15)", _suggestions),
 )
 LATEST = STEPS[-1].version
 

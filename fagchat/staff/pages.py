@@ -2,6 +2,7 @@
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Dict, Optional
 from urllib.parse import urlencode
@@ -33,7 +34,34 @@ TOPIC_LABELS = {
 }
 ROLE_LABELS = {"politi": "Politi", "kommune": "Kommune", "sundhed": "Sundhed", "andet": "Andet"}
 DECISION_LABELS = {OUT_OF_SCOPE: "Uden for emnet (out_of_scope)", NEW_TOPIC: "Nyt emne mangler"}
-REASON_LABELS = {"fallback": "Forstod ikke", "low": "Lav sikkerhed", "down": "👎 givet"}
+REASON_LABELS = {"fallback": "Forstod ikke", "low": "Lav sikkerhed", "down": "Hjalp ikke"}
+# Intents without a knowledge article, as a counsellor would name them (the others are
+# named by their article's title).
+INTENT_LABELS = {
+    "acute_danger": "Akut fare",
+    "greet": "Hilsen",
+    "goodbye": "Farvel",
+    "thank": "Tak",
+    "affirm": "Ja",
+    "deny": "Nej",
+    "help": "Hvad kan chatten?",
+    "bot_challenge": "Er du en robot?",
+    "human_handover": "Vil tale med en medarbejder",
+    "case_consultation": "Sparring om en konkret sag",
+    "check_stalking": "Er det stalking? (tjek)",
+    "inform_role": "Fortæller sin rolle",
+    "none_of_these": "Ingen af forslagene",
+    OUT_OF_SCOPE: "Uden for emnet",
+    NEW_TOPIC: "Nyt emne mangler",
+}
+# 👍/👎 as words: the symbols are decoration only (no emoji font, no meaning lost).
+FEEDBACK_LABELS = {"up": "Hjalp", "down": "Hjalp ikke"}
+FEEDBACK_SYMBOLS = {"up": "👍", "down": "👎"}
+DATE_HINT = "dd.mm.åååå"
+# Day first, as Danes write it (25.11.2025, also 25-11-2025 and 25/11/2025); ISO dates from
+# older links and bookmarks are read too.
+_DANISH_DATE = re.compile(r"(\d{1,2})[.\-/](\d{1,2})[.\-/](\d{4})")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 
 class StaffError(SanicException):
@@ -46,6 +74,14 @@ class BadInput(StaffError):
     """A malformed argument or form field."""
 
     status_code = 400
+
+
+class BadDate(BadInput):
+    """A date field that is not a date; `field` names the form field."""
+
+    def __init__(self, field: str, raw: str) -> None:
+        super().__init__(f"„{raw[:20]}“ er ikke en dato. Skriv datoen som {DATE_HINT}, fx 25.11.2025.")
+        self.field = field
 
 
 class Refused(StaffError):
@@ -79,9 +115,15 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(num=num, conf=conf, pct=pct)
+    env.filters.update(num=num, conf=conf, pct=pct, date=danish_date)
     env.globals.update(
-        topic_labels=TOPIC_LABELS, role_labels=ROLE_LABELS, decision_labels=DECISION_LABELS, reason_labels=REASON_LABELS
+        topic_labels=TOPIC_LABELS,
+        role_labels=ROLE_LABELS,
+        decision_labels=DECISION_LABELS,
+        reason_labels=REASON_LABELS,
+        feedback_labels=FEEDBACK_LABELS,
+        feedback_symbols=FEEDBACK_SYMBOLS,
+        date_hint=DATE_HINT,
     )
     return env
 
@@ -101,6 +143,28 @@ def pct(value: Optional[float]) -> str:
     return "–" if value is None else f"{round(value * 100)} %"
 
 
+def danish_date(value: Optional[dt.date]) -> str:
+    """A date as Danes write it: 25.11.2025."""
+    return "–" if value is None else value.strftime("%d.%m.%Y")
+
+
+def parse_date(field: str, raw: str) -> Optional[dt.date]:
+    """The date typed into `field` (dd.mm.åååå, or ISO); empty is None, anything else BadDate."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    danish, iso = _DANISH_DATE.fullmatch(raw), _ISO_DATE.fullmatch(raw)
+    try:
+        if danish:
+            day, month, year = (int(p) for p in danish.groups())
+            return dt.date(year, month, day)
+        if iso:
+            return dt.date(*(int(p) for p in iso.groups()))
+    except ValueError:  # 31.02.2025
+        pass
+    raise BadDate(field, raw)
+
+
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTTPResponse:
     """Render `template` with the signed-in user, CSRF token and time helpers."""
     app = request.app
@@ -111,11 +175,15 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
             return "–"
         return dt.datetime.fromtimestamp(ts, tz).strftime("%d.%m.%Y %H:%M")
 
+    def day(ts: Optional[float]) -> str:
+        return "–" if ts is None else danish_date(dt.datetime.fromtimestamp(ts, tz).date())
+
     html = app.ctx.jinja.get_template(template).render(
         user=getattr(request.ctx, "user", None),
         csrf_token=getattr(request.ctx, "csrf", ""),
         path=request.path,
         when=when,
+        day=day,
         low_confidence=app.ctx.config.low_confidence,
         **context,
     )

@@ -97,6 +97,22 @@ reviews = sa.Table(
     sa.Column("decided_at", sa.Float, nullable=False, index=True),
 )
 
+# One row per message that needed a decision: the unit vector of its redacted text (no
+# text) and the group of similar messages it belongs to (suggestions.py). A group's id is
+# its leader's event id; `leads` marks leaders, `split` a message a reviewer took out.
+suggestions = sa.Table(
+    "staff_suggestions",
+    metadata,
+    sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("sender_id", sa.String(255), nullable=False, index=True),
+    sa.Column("encoder", sa.String(64), nullable=False),
+    sa.Column("vector", sa.LargeBinary, nullable=False),
+    sa.Column("group_id", sa.Integer, nullable=False, index=True),
+    sa.Column("leads", sa.Integer, nullable=False, default=0),
+    sa.Column("split", sa.Integer, nullable=False, default=0),
+    sa.Index("ix_staff_suggestions_leads", "leads", "encoder", "event_id"),
+)
+
 users = sa.Table(
     "staff_users",
     metadata,
@@ -169,4 +185,4 @@ schema_version = sa.Table(
 )
 
 # Rows derived from one conversation: deleted with it (retention, staff delete).
-PER_CONVERSATION = (messages, marks, reviews, conversations)
+PER_CONVERSATION = (messages, marks, reviews, suggestions, conversations)
