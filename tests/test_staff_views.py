@@ -1,7 +1,9 @@
 """Staff app pages on conversations saved by the real tracker store: inbox, conversation,
 dashboard, knowledge view, single-conversation delete."""
 
+import html
 import re
+from urllib.parse import quote
 
 import pytest
 
@@ -67,10 +69,42 @@ def test_inbox_filters(seeded_staff, query, expected):
     assert listed(seeded_staff.get("/?" + query)) == expected
 
 
-@pytest.mark.parametrize("query", ["from=25-11-2025", "below=abc", "below=2", "topic=nope", "role=x", "page=x"])
+@pytest.mark.parametrize("query", ["below=abc", "below=2", "topic=nope", "role=x", "page=x"])
 def test_inbox_rejects_malformed_filters(seeded_staff, query):
     resp = seeded_staff.get("/?" + query)
     assert resp.status == 400 and "Det gik ikke" in resp.text
+
+
+def test_inbox_reads_danish_dates(seeded_staff):
+    for start, end in [("20.11.2025", "22.11.2025"), ("20-11-2025", "22/11/2025"), ("2025-11-20", " 22.11.2025 ")]:
+        resp = seeded_staff.get(f"/?from={quote(start)}&to={quote(end)}")
+        assert listed(resp) == ["c-fallback", "c-didyoumean", "c-acute"], (start, end)
+        # Shown back as Danes write dates, in text fields with a pattern and a visible hint.
+        assert 'name="from" value="20.11.2025"' in resp.text and 'name="to" value="22.11.2025"' in resp.text
+    assert 'type="date"' not in resp.text and 'pattern="' in resp.text
+    assert '<span class="hint" id="date-from-hint">dd.mm.åååå</span>' in resp.text
+
+
+def test_inbox_explains_a_bad_date_in_danish(seeded_staff):
+    for field, typed in [("from", "31.02.2025"), ("to", "25.11.25"), ("from", "i går"), ("to", "2025-13-01")]:
+        resp = seeded_staff.get(f"/?{field}={quote(typed)}")
+        assert resp.status == 400
+        text = html.unescape(resp.text)
+        assert f"„{typed}“ er ikke en dato. Skriv datoen som dd.mm.åååå, fx 25.11.2025." in text
+        assert re.search(rf'id="date-{field}"[^>]*value="{re.escape(typed)}"[^>]*aria-invalid="true"', text)
+        assert _ROW.findall(resp.text) == []  # no list under a filter that could not be read
+
+
+def test_feedback_is_named_in_words_with_the_symbol_as_decoration(seeded_staff):
+    knowledge = seeded_staff.get("/knowledge/").text
+    headers = re.findall(r'<th scope="col">(.*?)</th>', knowledge)
+    assert '<span class="sym" aria-hidden="true">👍</span> Hjalp' in headers
+    assert '<span class="sym" aria-hidden="true">👎</span> Hjalp ikke' in headers
+    assert '<span class="sym" aria-hidden="true">👎</span> Svaret hjalp ikke</label>' in seeded_staff.get("/").text
+    for path in ("/", "/?thumbs_down=1", "/knowledge/", "/review/", "/conversation/?id=c-role-down", "/dashboard/"):
+        text = seeded_staff.get(path).text
+        visible = re.sub(r'<span class="sym" aria-hidden="true">[👍👎]</span>', "", text)
+        assert "👍" not in visible and "👎" not in visible, path  # no symbol that carries meaning alone
 
 
 def test_inbox_is_paginated(seeded_url, make_app):
@@ -86,7 +120,7 @@ def test_inbox_is_paginated(seeded_url, make_app):
 
 def test_inbox_shows_flags_topics_and_role(seeded_staff):
     text = seeded_staff.get("/?role=kommune").text
-    assert "Lov og politi" in text and "Kommune" in text and "Ikke brugbart:</span> 1" in text
+    assert "Lov og politi" in text and "Kommune" in text and 'aria-hidden="true">👎</span> Hjalp ikke: 1' in text
     assert 'low">0,55' in text  # below FAGCHAT_STAFF_LOW_CONFIDENCE
 
 
@@ -97,7 +131,7 @@ def test_conversation_shows_messages_readings_answers_and_feedback(seeded_staff,
     assert "<code>report_to_police</code> 0,30" in text  # the runner-up
     assert "Et tilhold gives af politiet" in text  # the bot's reply
     assert "artikel: <strong>Hvad er tilhold, opholdsforbud og bortvisning?</strong>" in text
-    assert "👎 til" in text and "Rolle: Kommune" in text
+    assert 'aria-hidden="true">👎</span> Hjalp ikke: „Hvad er tilhold' in text and "Rolle: Kommune" in text
     audit = [r for r in rows(db_url, schema.audit) if r.action == "conversation.view"]
     assert [(r.username, r.target) for r in audit] == [("anna", "c-role-down")]
     assert "tilhold" not in repr(audit)  # no content in the audit log
@@ -151,7 +185,7 @@ def test_dashboard_draws_accessible_svg_charts(seeded_staff):
         "Samtaler og beskeder pr. dag",
         "Andel beskeder assistenten ikke forstod (fallback)",
         "De mest viste emner",
-        "Bedømmelser pr. artikel (👍 og 👎)",
+        "Bedømmelser pr. artikel: hjalp og hjalp ikke",
         "Henvisninger til en medarbejder og svar om akut fare pr. uge",
     ]
     assert "<polyline" in charts[0] and "<rect" in charts[2]
@@ -175,7 +209,7 @@ def test_knowledge_view_lists_every_article_with_counts(seeded_staff):
     for article in KnowledgeBase.load().articles.values():
         assert f"<code>{article.id}</code>" in text
     row = re.search(r"<code>restraining_order</code>.*?</tr>", text, re.S).group(0)
-    assert re.findall(r'class="num">(\d+)<', row) == ["1", "0", "1"]  # shown, 👍, 👎
+    assert re.findall(r'class="num">(\d+)<', row) == ["1", "0", "1"]  # shown, helped, did not help
     assert "Over 12 måneder gammel" not in text
 
 

@@ -10,7 +10,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from fagchat.staff import charts, db
-from fagchat.staff.pages import TOPIC_LABELS, BadInput, num, pct, render
+from fagchat.staff.pages import FEEDBACK_LABELS, TOPIC_LABELS, BadInput, num, pct, render
 
 bp = Blueprint("dashboard", url_prefix="/dashboard")
 PERIODS = {7: "7 dage", 30: "30 dage", 90: "90 dage", 365: "12 måneder"}
@@ -61,7 +61,7 @@ def usage_charts(days: List[int], convs: Dict[int, int], msgs: Dict[int, Tuple[i
 
 
 def article_charts(per_article: Dict[Tuple[str, str], int], articles: Dict[str, Any]) -> List[Chart]:
-    """The most shown topics, and 👍/👎 for the most rated articles."""
+    """The most shown topics, and "hjalp"/"hjalp ikke" for the most rated articles."""
     topics: Counter = Counter()
     for (article, kind), n in per_article.items():
         if kind == "shown" and article in articles:
@@ -76,7 +76,7 @@ def article_charts(per_article: Dict[Tuple[str, str], int], articles: Dict[str, 
         for a, _ in rated.most_common(12)
     ]
     ups, downs = sum(i[1][0] for i in items), sum(i[1][1] for i in items)
-    title1, title2 = "De mest viste emner", "Bedømmelser pr. artikel (👍 og 👎)"
+    title1, title2 = "De mest viste emner", "Bedømmelser pr. artikel: hjalp og hjalp ikke"
     return [
         (
             title1,
@@ -93,10 +93,11 @@ def article_charts(per_article: Dict[Tuple[str, str], int], articles: Dict[str, 
             charts.bar_chart(
                 "feedback",
                 title2,
-                f"{num(ups)} gange 👍 (brugbart) og {num(downs)} gange 👎 (ikke brugbart) for de {len(items)} "
+                # Words, not 👍/👎: SVG text has no fallback where no emoji font is installed.
+                f"{num(ups)} gange „hjalp“ og {num(downs)} gange „hjalp ikke“ for de {len(items)} "
                 "mest bedømte artikler.",
                 items,
-                [("👍 Brugbart", "up"), ("👎 Ikke brugbart", "down")],
+                [(FEEDBACK_LABELS["up"], "up"), (FEEDBACK_LABELS["down"], "down")],
             ),
         ),
     ]

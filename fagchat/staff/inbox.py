@@ -10,25 +10,34 @@ from sanic.response import HTTPResponse
 
 from fagchat.knowledge import ROLES
 from fagchat.staff import db
-from fagchat.staff.pages import BadInput, pager, render
+from fagchat.staff.pages import FEEDBACK_LABELS, BadDate, BadInput, danish_date, pager, parse_date, render
 
 bp = Blueprint("inbox")
 FLAGS = {
     "fallback": "Forstod ikke (fallback)",
-    "thumbs_down": "👎 givet",
+    "thumbs_down": f"Svaret {FEEDBACK_LABELS['down'].lower()}",
     "handover": "Henvist til en medarbejder",
     "acute": "Akut fare besvaret",
 }
+DATES = {"from": "Fra", "to": "Til"}  # date filters and their labels
 
 
 def _date(request: Request, name: str) -> Optional[dt.date]:
-    raw = request.args.get(name) or ""
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise BadInput("Datoer skrives som ÅÅÅÅ-MM-DD.") from None
+    return parse_date(name, request.args.get(name) or "")
+
+
+def date_fields(request: Request) -> Dict[str, Dict[str, str]]:
+    """Each date filter as the form shows it: its label, value (as Danes write it), error."""
+    out = {}
+    for name, label in DATES.items():
+        raw = request.args.get(name) or ""
+        try:
+            day = _date(request, name)
+        except BadDate as error:
+            out[name] = {"label": label, "value": raw, "error": str(error)}
+        else:
+            out[name] = {"label": label, "value": danish_date(day) if day else "", "error": ""}
+    return out
 
 
 def _midnight(day: dt.date, tz: dt.tzinfo) -> float:
@@ -97,6 +106,11 @@ def topics_of(request: Request, shown: List[str]) -> List[str]:
 async def index(request: Request) -> HTTPResponse:
     """List conversations, newest activity first, with the chosen filters."""
     config = request.app.ctx.config
+    topics = sorted({a.topic for a in config.knowledge.articles.values()})
+    form = dict(flags=FLAGS, topics=topics, roles=ROLES, args=request.args, dates=date_fields(request))
+    if any(field["error"] for field in form["dates"].values()):
+        # The form again, with the error at its field, rather than an error page.
+        return render(request, "inbox.html", status=400, items=[], page=None, deleted=False, **form)
     f = parse_filter(request)
     with request.app.ctx.db.begin() as conn:
         total = db.count_conversations(conn, f, config.count_cap)
@@ -104,15 +118,4 @@ async def index(request: Request) -> HTTPResponse:
         rows = db.list_conversations(conn, f, page.size, page.offset)
         shown = db.articles_shown(conn, [r.sender_id for r in rows])
     items: List[Dict[str, Any]] = [{"row": r, "topics": topics_of(request, shown.get(r.sender_id, []))} for r in rows]
-    topics = sorted({a.topic for a in config.knowledge.articles.values()})
-    return render(
-        request,
-        "inbox.html",
-        items=items,
-        page=page,
-        flags=FLAGS,
-        topics=topics,
-        roles=ROLES,
-        args=request.args,
-        deleted=request.args.get("deleted") == "1",
-    )
+    return render(request, "inbox.html", items=items, page=page, deleted=request.args.get("deleted") == "1", **form)
