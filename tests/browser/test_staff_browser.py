@@ -158,12 +158,62 @@ def test_stored_xss_stays_inert(server, browser, tmp_path):
     assert dialogs == [] and errors == []
 
 
+def test_review_groups_and_one_click_choices(server, browser, tmp_path):
+    """Similar messages come as one card; a choice button decides the whole group."""
+    page = signed_in(browser, server)
+    deadline = time.monotonic() + 60
+    while True:  # the background round groups the queue; poll against a deadline
+        page.goto(server + "/review/")
+        heading = page.inner_text("article.review h2")
+        if "ligner hinanden" in heading or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(500)
+    assert "beskeder, der ligner hinanden" in heading, heading
+    count = int(heading.split()[0].replace(".", ""))
+    card = page.locator("article.review").first
+    choices = card.locator("button[name=quick]").all_inner_texts()
+    assert any(c.endswith("%") for c in choices) and "Nyt emne mangler" in choices
+    assert all(not c.startswith(("restraining_order", "out_of_scope")) for c in choices)  # titles, not names
+    page.screenshot(path=str(shots(tmp_path) / "staff-review-groups.png"), full_page=True)
+    card.locator("button[name=quick][value=new_topic]").click()
+    page.wait_for_selector(".notice[role=status]")
+    notice = page.inner_text(".notice[role=status]")
+    assert f"Vurderingen er gemt for {count} beskeder" in notice and "Nyt emne mangler" in notice
+    page.goto(server + "/new-topics/")
+    assert page.inner_text("table.topics tbody tr td.num").split()[0] == str(count)
+    page.screenshot(path=str(shots(tmp_path) / "staff-new-topics.png"), full_page=True)
+
+
+def test_words_instead_of_emoji_and_danish_dates(server, browser):
+    page = signed_in(browser, server)
+    page.goto(server + "/knowledge/")
+    headers = page.eval_on_selector_all("thead th", "ths => ths.map(t => t.innerText.trim())")
+    assert "👍 Hjalp" in headers and "👎 Hjalp ikke" in headers
+    hidden = page.eval_on_selector_all(".sym", "els => els.every(e => e.getAttribute('aria-hidden') === 'true')")
+    assert hidden
+    page.goto(server + "/")
+    page.fill("#date-from", "i går")  # not a date: the browser stops it, with the Danish hint
+    assert page.eval_on_selector("#date-from", "e => e.validity.patternMismatch && e.title.includes('dd.mm.åååå')")
+    page.fill("#date-from", "31.02.2025")  # looks like a date, is none: the server says so
+    page.click("fieldset button[type=submit]")
+    page.wait_for_selector("[role=alert]")
+    assert "„31.02.2025“ er ikke en dato" in page.inner_text("[role=alert]")
+    assert page.get_attribute("#date-from", "aria-invalid") == "true"
+    page.fill("#date-from", "01.01.2020")
+    page.click("fieldset button[type=submit]")
+    page.wait_for_selector("table.list")
+    assert page.input_value("#date-from") == "01.01.2020"
+
+
 def test_pages_pass_axe(server, browser):
     if not AXE.exists():
         pytest.fail("axe-core is not installed: run `make browser-deps` (make test does)")
     # axe is injected as a script, which the app's CSP rightly forbids: bypass it here only.
     page = signed_in(browser, server, bypass_csp=True)
-    for path in ("/", "/dashboard/", "/review/", "/knowledge/", "/conversation/?id=c-xss", "/export/"):
+    pages = ("/", "/dashboard/", "/review/", "/knowledge/", "/conversation/?id=c-xss", "/export/")
+    # The grouped queue, decided messages, the new-topic list and a date the server refused.
+    pages += ("/review/?status=done", "/new-topics/", "/?from=31.02.2025")
+    for path in pages:
         page.goto(server + path)
         page.add_script_tag(path=str(AXE))
         result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
