@@ -19,6 +19,13 @@ Patches of Rasa's classes (`install()`):
    next restart and never reaches the staff app. For our store it re-raises instead; the
    chat channel tells the user the message was not stored (tests/test_faults.py).
 
+6. `rasa.core.agent._update_model_from_server` (only with a model server, FAGCHAT_MODEL_SERVER_URL):
+   when Rasa starts and the model server (the staff app) does not answer, Rasa runs
+   without any model until a later pull succeeds, and every message gets an error. After
+   a pull that leaves the agent without a model, FAGCHAT_MODEL is loaded from disk with
+   its ETag as fingerprint (fagchat/model_files.py), so the server's next answer is 304
+   when it approves the same model and a new model when it approves another.
+
 The Rasa server's Sanic app (`harden_server_app(app)`):
 3. `REQUEST_MAX_SIZE` (Sanic's default is 100 MB) and the app's error handler: the chat
    channel is all this server serves, so Sanic's error pages (which quote the URL and
@@ -34,15 +41,19 @@ Subclasses that rely on private attributes (no patch; their names are checked he
 
 import functools
 import logging
+from pathlib import Path
 from typing import Any, Callable, Dict, List
 
 import rasa
+import rasa.core.agent as rasa_agent
 import sqlalchemy as sa
 from jsonschema import exceptions, validators
 from rasa.core.actions.action import RemoteAction
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, create_engine_kwargs
 from rasa.shared.constants import DOCS_BASE_URL
+
+from fagchat import model_files, settings
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +85,9 @@ INSTANCE_ATTRIBUTES = {
     RedisLockStore: ["red", "key_prefix"],
 }
 
+# Module functions the patches rely on (patch 6), by module.
+RELIES_ON_FUNCTIONS = {rasa_agent: ["_update_model_from_server", "load_from_server", "_run_model_pulling_worker"]}
+
 _originals: Dict[str, Callable[..., Any]] = {}
 
 
@@ -88,11 +102,13 @@ def check() -> List[str]:
                 continue
             if not hasattr(cls, name):
                 problems.append(f"{cls.__module__}.{cls.__name__}.{name} is gone")
+    for module, names in RELIES_ON_FUNCTIONS.items():
+        problems += [f"{module.__name__}.{name} is gone" for name in names if not hasattr(module, name)]
     return problems
 
 
 def install() -> None:
-    """Apply the class patches (1, 2) to this process; a second call does nothing."""
+    """Apply the patches of Rasa's code (1, 2, 6) to this process; a second call does nothing."""
     if _originals:
         return
     problems = check()
@@ -102,6 +118,8 @@ def install() -> None:
     _originals["validate"] = RemoteAction._validate_action_result
     _originals["on_error"] = FailSafeTrackerStore.on_tracker_store_error
     _originals["on_retrieve_error"] = FailSafeTrackerStore.on_tracker_store_retrieve_error
+    _originals["update_model"] = rasa_agent._update_model_from_server
+    rasa_agent._update_model_from_server = _update_model_from_server
     RemoteAction._validate_action_result = _validate_action_result
     FailSafeTrackerStore.on_tracker_store_error = _on_tracker_store_error
     FailSafeTrackerStore.on_tracker_store_retrieve_error = _on_tracker_store_retrieve_error
@@ -119,6 +137,7 @@ def uninstall() -> None:
         RemoteAction._validate_action_result = _originals.pop("validate")
         FailSafeTrackerStore.on_tracker_store_error = _originals.pop("on_error")
         FailSafeTrackerStore.on_tracker_store_retrieve_error = _originals.pop("on_retrieve_error")
+        rasa_agent._update_model_from_server = _originals.pop("update_model")
 
 
 def harden_server_app(app: Any, max_body_bytes: int, error_handler: Callable[..., Any]) -> None:
@@ -187,3 +206,25 @@ def _on_tracker_store_retrieve_error(self: FailSafeTrackerStore, error: Exceptio
     if _ours(self):
         raise error
     _originals["on_retrieve_error"](self, error)
+
+
+# -- 6: the model on disk when the model server does not answer ------------------------
+
+
+def local_model() -> Path:
+    """The model Rasa was started with (FAGCHAT_MODEL, the launcher's `--model`)."""
+    return settings.current().model_path
+
+
+async def _update_model_from_server(model_server: Any, agent: Any) -> None:
+    """Rasa's pull; then, if the agent still has no model, FAGCHAT_MODEL from disk."""
+    await _originals["update_model"](model_server, agent)
+    if agent.is_ready():
+        return
+    path = local_model()
+    if not path.exists():
+        logger.error("model_server.no_model url_reachable=no local_model=missing")
+        return
+    fingerprint = model_files.etag(model_files.fingerprint(path))
+    logger.warning("model_server.unreachable loading=FAGCHAT_MODEL hash=%s", fingerprint.strip('"')[:12])
+    agent.load_model(str(path), fingerprint)

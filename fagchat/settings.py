@@ -141,6 +141,48 @@ SETTINGS: Dict[str, Setting] = {
             "CPU threads of the sentence encoder in each Rasa process; 1 suits several "
             "conversations at once, 2 gives a single conversation lower latency.",
         ),
+        # Models trained in the staff app, their gates and the model server (docs/staff.md)
+        Setting(
+            "FAGCHAT_MODEL_SERVER_URL",
+            "",
+            "Where Rasa pulls the approved model from (Rasa's model server: endpoints `models:`); "
+            "'staff' means this machine's staff app (/model/current.tar.gz). Empty: Rasa loads "
+            "FAGCHAT_MODEL and models approved in the staff app do not reach it.",
+        ),
+        Setting(
+            "FAGCHAT_MODEL_PULL_SECONDS",
+            "30",
+            "Seconds between Rasa's requests to the model server (wait_time_between_pulls); "
+            "an unchanged model costs one 304 answer.",
+        ),
+        Setting(
+            "FAGCHAT_MODEL_SERVER_ALLOW",
+            "127.0.0.1,::1",
+            "Comma-separated addresses or CIDR ranges that may fetch the approved model from the "
+            "staff app's /model/current.tar.gz (no login there); others get 403.",
+        ),
+        Setting(
+            "FAGCHAT_TRAIN_CROSSVAL_FOLDS",
+            "5",
+            "Cross-validation folds of a candidate model trained in the staff app (about 2 min a "
+            "fold on 2 cores); 0 skips that gate, and the page says so.",
+        ),
+        Setting(
+            "FAGCHAT_TRAIN_TOP1_MARGIN",
+            "0.01",
+            "How far a candidate's held-out top-1 may fall below the active model's, per set, before it is refused.",
+        ),
+        Setting(
+            "FAGCHAT_TRAIN_F1_MARGIN",
+            "0.01",
+            "How far a candidate's cross-validation macro-F1 may fall below the active model's before it is refused.",
+        ),
+        Setting(
+            "FAGCHAT_TRAIN_EVAL_SAMPLE",
+            "0",
+            "Messages measured per safety and held-out set when a candidate is gated (spread "
+            "evenly over the set); 0 measures every message (about 2-3 min a model).",
+        ),
         # Staff review app (fagchat/staff, docs/staff.md)
         Setting(
             "FAGCHAT_STAFF_SECURE_COOKIE",

@@ -21,7 +21,7 @@ SQL = re.compile(
 
 @pytest.mark.parametrize(
     "name",
-    sorted(n for n in settings.SETTINGS if n.startswith("FAGCHAT_STAFF_"))
+    sorted(n for n in settings.SETTINGS if n.startswith(("FAGCHAT_STAFF_", "FAGCHAT_TRAIN_", "FAGCHAT_MODEL_")))
     + ["FAGCHAT_DB_URL", "FAGCHAT_RETENTION_DAYS", "FAGCHAT_HOST"],
 )
 def test_docs_list_every_setting_the_staff_app_reads(name):
@@ -47,7 +47,10 @@ def test_templates_never_switch_escaping_off():
     for template in (PACKAGE / "templates").glob("*.html"):
         text = template.read_text(encoding="utf-8")
         assert "|safe" not in text and "autoescape false" not in text and "style=" not in text, template.name
-        assert "<script" not in text, template.name
+        # One script in the whole app, our own file: the training page's progress (its CSP
+        # allows script-src 'self' on that page only; training_page.py).
+        allowed = ['<script src="/static/training.js" defer>'] if template.name == "training.html" else []
+        assert re.findall(r"<script[^>]*>", text) == allowed, template.name
 
 
 def test_chart_text_is_escaped():

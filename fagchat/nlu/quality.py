@@ -126,14 +126,14 @@ def crossval_report(out: Path) -> Tuple[float, str]:
     return macro, "\n".join(lines) + "\n"
 
 
-def run_crossval(folds: int, out: Path, config: Path) -> int:
-    """Run Rasa's k-fold NLU cross-validation on fixed folds; return its exit code.
+def run_crossval(folds: int, out: Path, config: Path, nlu: Path = ROOT / "data" / "nlu.yml") -> int:
+    """Run Rasa's k-fold NLU cross-validation on fixed folds of `nlu`; return its exit code.
 
     Rasa draws the folds with NumPy's global random state (StratifiedKFold without a
     seed), so the figure changed from run to run; seeding it first makes a run repeatable.
     """
     out.mkdir(parents=True, exist_ok=True)
-    args = ["test", "nlu", "--nlu", "data/nlu.yml", "--config", str(config),
+    args = ["test", "nlu", "--nlu", str(nlu), "--config", str(config),
             "--cross-validation", "--folds", str(folds), "--out", str(out), "--no-plot"]  # fmt: skip
     seeded = f"import sys, numpy; numpy.random.seed({CROSSVAL_SEED}); sys.argv = ['rasa'] + sys.argv[1:]; "
     seeded += "from rasa.__main__ import main; main()"

@@ -65,10 +65,24 @@ def write_endpoints(env: Dict[str, str]) -> Path:
     # Our Redis store reads FAGCHAT_REDIS_URL itself, so no password is written to disk;
     # Rasa's own RedisLockStore is not safe across processes (fagchat/stores/lock_store.py).
     config["lock_store"] = {"type": LOCK_STORES[lock_store(env)]}
+    models = model_server_url(env)
+    if models:  # Rasa pulls the approved model from the staff app (fagchat/staff/model_server.py)
+        pull = settings.read(env).int("FAGCHAT_MODEL_PULL_SECONDS")
+        config["models"] = {"url": models, "wait_time_between_pulls": pull}
     path = endpoints_path(env)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
+
+
+def model_server_url(env: Dict[str, str]) -> str:
+    """FAGCHAT_MODEL_SERVER_URL, with `staff` meaning this machine's staff app; '' when off."""
+    value = _env_get(env, "FAGCHAT_MODEL_SERVER_URL").strip()
+    if value == "staff":
+        return local_url("staff", settings.read(env)) + "/model/current.tar.gz"
+    if value and not value.startswith(("http://", "https://")):
+        raise SystemExit(f"Setting FAGCHAT_MODEL_SERVER_URL must be 'staff' or an http(s) URL, got {value!r}")
+    return value
 
 
 LOCK_STORES = {

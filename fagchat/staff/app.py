@@ -31,10 +31,12 @@ from fagchat.staff import (
     inbox,
     indexer,
     login,
+    model_server,
     retention,
     review,
     suggestions,
     topics,
+    training_page,
 )
 from fagchat.staff.config import StaffConfig
 from fagchat.staff.engine import connect
@@ -43,7 +45,8 @@ from fagchat.staff.pages import Locked, StaffError, environment, render
 logger = logging.getLogger("fagchat.staff")
 STATIC = Path(__file__).resolve().parent / "static"
 REFRESH_WAIT = 3.0  # seconds a page waits for the indexer
-# No script at all: the app is server-rendered HTML, CSS and inline SVG.
+# No script at all: the app is server-rendered HTML, CSS and inline SVG (the training page
+# alone allows its one file: training_page.CSP).
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
@@ -78,8 +81,21 @@ def create_app(config: Union[StaffConfig, Dict[str, Any], None] = None) -> Sanic
     app.ctx.intents = cfg.intents()
     app.ctx.index_lock = threading.Lock()
     app.ctx.suggester = suggestions.Suggester(cfg.group_encoder, cfg.low_confidence)
-    for area in (auth, login, inbox, conversation, review, export, dashboard, articles, audit_log, topics):
+    for area in (
+        auth,
+        login,
+        inbox,
+        conversation,
+        review,
+        export,
+        dashboard,
+        articles,
+        audit_log,
+        training_page,
+        topics,
+    ):
         app.blueprint(area.bp)
+    app.blueprint(model_server.bp)  # no login: Rasa fetches the approved model (FAGCHAT_MODEL_SERVER_ALLOW)
     app.static("/static", str(STATIC), name="static")
     app.register_middleware(auth.guard, "request")
     app.register_middleware(_refresh, "request")

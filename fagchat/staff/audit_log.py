@@ -26,6 +26,11 @@ ACTIONS = {
     "user.create": "Bruger oprettet",
     "user.password": "Adgangskode skiftet",
     "nlu.merge": "Eksempler flettet ind",
+    "user.admin": "Administratorflag ændret",
+    "training.start": "Startede træning af ny model",
+    "model.activate": "Tog ny model i brug",
+    "model.rollback": "Rullede tilbage til tidligere model",
+    "model.repository": "Model fra repository taget i brug",
 }
 
 

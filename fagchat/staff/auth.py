@@ -32,7 +32,7 @@ bp = Blueprint("auth")
 
 SESSION_COOKIE = "fagchat_staff"
 LOGIN_COOKIE = "fagchat_staff_login"
-PUBLIC_PATHS = {"/login", "/healthz", "/readyz", "/favicon.ico"}
+PUBLIC_PATHS = {"/login", "/healthz", "/readyz", "/favicon.ico", "/model/current.tar.gz"}  # the last: model_server.py
 TOUCH_EVERY = 60  # seconds: a login's last use is written at most this often
 HASHER = PasswordHasher()
 _DUMMY = HASHER.hash(secrets.token_urlsafe(16))  # verified for unknown names: same timing

