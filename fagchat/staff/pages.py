@@ -13,7 +13,7 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from fagchat.vocabulary import NEW_TOPIC, OUT_OF_SCOPE
+from fagchat.vocabulary import ACUTE_DANGER, NEW_TOPIC, NONE_OF_THESE, OUT_OF_SCOPE
 
 TOPIC_LABELS = {
     "what_is_stalking": "Hvad er stalking",
@@ -21,7 +21,7 @@ TOPIC_LABELS = {
     "conflict_vs_stalking": "Konflikt eller stalking",
     "documentation": "Dokumentation",
     "safety": "Sikkerhed",
-    "acute_danger": "Akut fare",  # a topic id (knowledge.py TOPICS), not the intent
+    ACUTE_DANGER: "Akut fare",  # a topic id (knowledge.py TOPICS), not the intent
     "risk_tools": "Risikovurdering",
     "law_and_police": "Lov og politi",
     "victim_referral": "Henvisning af udsatte",
@@ -38,7 +38,7 @@ REASON_LABELS = {"fallback": "Forstod ikke", "low": "Lav sikkerhed", "down": "Hj
 # Intents without a knowledge article, as a counsellor would name them (the others are
 # named by their article's title).
 INTENT_LABELS = {
-    "acute_danger": "Akut fare",
+    ACUTE_DANGER: "Akut fare",
     "greet": "Hilsen",
     "goodbye": "Farvel",
     "thank": "Tak",
@@ -50,7 +50,7 @@ INTENT_LABELS = {
     "case_consultation": "Sparring om en konkret sag",
     "check_stalking": "Er det stalking? (tjek)",
     "inform_role": "Fortæller sin rolle",
-    "none_of_these": "Ingen af forslagene",
+    NONE_OF_THESE: "Ingen af forslagene",
     OUT_OF_SCOPE: "Uden for emnet",
     NEW_TOPIC: "Nyt emne mangler",
 }
