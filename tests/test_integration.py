@@ -37,7 +37,8 @@ def test_a_danish_conversation_from_greeting_to_goodbye(live_stack):
 
     answer = say(rasa, me, "Hvad er stalking?")
     assert "stalking" in answer[0]["text"].lower() and "Kilde" in answer[0]["text"]
-    assert answer[0]["custom"] == {"article": "what_is_stalking"}
+    assert answer[0]["custom"]["article"] == "what_is_stalking"
+    assert all(source["url"].startswith("http") and source["label"] for source in answer[0]["custom"]["sources"])
     assert answer[0]["buttons"]
 
     handover = texts(say(rasa, me, "jeg har en konkret sag og vil gerne tale med en rådgiver hos jer"))

@@ -108,7 +108,8 @@ class Suggester:
         self._tried = False
         self._lock = threading.Lock()  # one batch at a time per process
 
-    def _load(self) -> Optional[Encoder]:
+    def load(self) -> Optional[Encoder]:
+        """The encoder, loaded at the first call (None when it cannot load: n-grams then)."""
         if not self._tried:
             self._tried = True
             try:
@@ -121,7 +122,7 @@ class Suggester:
 
     def vectors(self, texts: Sequence[str]) -> Tuple[str, float, np.ndarray]:
         """(kind, threshold, unit vectors) for `texts`: the encoder's, else n-grams."""
-        encoder = self._load()
+        encoder = self.load()
         if encoder is not None:
             try:
                 return encoder.name, THRESHOLDS[self.encoder_name], encoder.encode(list(texts))
