@@ -30,7 +30,9 @@ def parser() -> Parser:
 def test_heldout_routing_meets_the_gates(parser, name):
     path, blind = HELDOUT_SETS[name]
     questions = read_questions(path)
-    assert len(questions) >= 200
+    # The sets of the seven new topics are smaller (84 and 100); the others hold 230+.
+    count = len(questions)  # only the count: a blind set's questions are never shown
+    assert count >= (80 if "topics" in name else 200), count
     result = routing(parser, questions)
     print(f"\n{name}: top-1 {result.top1:.3f}, top-3 {result.top3:.3f} on {result.total} questions")
     min_top1, min_top3 = BLIND_GATES.get(name, (MIN_TOP1, MIN_TOP3))
