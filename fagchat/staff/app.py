@@ -176,9 +176,9 @@ async def _open(app: Sanic, loop: asyncio.AbstractEventLoop) -> None:
     # Each argon2 check takes 64 MiB: a login flood queues here instead of exhausting memory.
     app.ctx.hashing = asyncio.Semaphore(cfg.hash_concurrency)
     retention.purge(app.ctx.db, cfg.retention_days, cfg.clock)
-    # The sentence encoder for grouped suggestions loads now, once, so the process's memory
-    # is what it will stay at from the start rather than jumping at the first new message.
-    await loop.run_in_executor(None, app.ctx.suggester.load)
+    # The sentence encoder for grouped suggestions loads (and warms up) now, in the
+    # background, so the process's memory settles at start rather than at the first batch.
+    app.ctx.warming = loop.run_in_executor(None, app.ctx.suggester.load)
     app.ctx.worker = loop.create_task(_background(app))
 
 

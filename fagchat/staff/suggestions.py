@@ -27,6 +27,7 @@ round after indexing, and by the review queue's page when only a few new message
 (or encoder versions) are never compared: the stored `encoder` name keeps them apart.
 """
 
+import functools
 import logging
 import threading
 import zlib
@@ -98,6 +99,15 @@ def assign(
     return groups
 
 
+ENCODE_SLICE = 16  # messages per encoder call (bounds the encoder's working memory)
+
+
+@functools.lru_cache(maxsize=None)
+def _warm_up(encoder: Encoder) -> None:
+    """Touch the weights and the largest working memory once per process, not at the first batch."""
+    encoder.encode(["stalking " * 120] * ENCODE_SLICE)
+
+
 class Suggester:
     """Embeds and groups the review queue's messages, a bounded batch at a time."""
 
@@ -107,13 +117,19 @@ class Suggester:
         self._encoder: Optional[Encoder] = None
         self._tried = False
         self._lock = threading.Lock()  # one batch at a time per process
+        self._loading = threading.Lock()  # the start-up warm-up and a first batch load it once
 
     def load(self) -> Optional[Encoder]:
         """The encoder, loaded at the first call (None when it cannot load: n-grams then)."""
+        with self._loading:
+            return self._load()
+
+    def _load(self) -> Optional[Encoder]:
         if not self._tried:
             self._tried = True
             try:
                 self._encoder = get_encoder(self.encoder_name, 1)  # one thread: Rasa shares the cores
+                _warm_up(self._encoder)
             except Exception as error:  # noqa: BLE001 - any failure means: group by n-grams
                 logger.warning(
                     "suggestions.encoder_unavailable name=%s error=%s", self.encoder_name, type(error).__name__
@@ -125,7 +141,11 @@ class Suggester:
         encoder = self.load()
         if encoder is not None:
             try:
-                return encoder.name, THRESHOLDS[self.encoder_name], encoder.encode(list(texts))
+                # Small slices: the encoder's working memory grows with the batch and stays
+                # at its largest, so it is bounded here (and reached once, in load()).
+                parts = [encoder.encode(list(texts[i : i + ENCODE_SLICE])) for i in range(0, len(texts), ENCODE_SLICE)]
+                vectors = np.vstack(parts) if parts else np.zeros((0, encoder.dimension), np.float32)
+                return encoder.name, THRESHOLDS[self.encoder_name], vectors
             except Exception as error:  # noqa: BLE001 - a failing batch still gets grouped
                 logger.warning("suggestions.encode_failed error=%s", type(error).__name__)
         return NGRAMS, THRESHOLDS[NGRAMS], ngram_vectors(texts)

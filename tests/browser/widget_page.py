@@ -59,6 +59,12 @@ def wait_reply(page: Page, before: int, timeout: float = 30000) -> Locator:
     return page.locator(BOT).last
 
 
+def latest_article(page: Page) -> Locator:
+    """The newest bot message that carries an article's sources (an answer may be
+    followed by a question of its own, such as which profession the user has)."""
+    return page.locator(BOT).filter(has=page.locator("details.fagchat-sources")).last
+
+
 def ask(page: Page, text: str) -> Locator:
     """Type `text`, press Enter and return the bot's (last) answer."""
     before = bot_count(page)
