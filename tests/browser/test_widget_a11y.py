@@ -1,7 +1,5 @@
 """Accessibility: axe-core in every state, phone widths and 200 % zoom (issue 4)."""
 
-import re
-
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
@@ -46,7 +44,8 @@ def test_axe_finds_no_wcag_21_aa_violations_in_any_state(new_context, web_url: s
     page.route("**/webhooks/fagchat/webhook", lambda route: route.abort("connectionrefused"))
     error = ask(page, "Hvad er stalking?")
     expect(error).to_contain_text("Fagchat kan ikke svare lige nu")
-    expect(error.get_by_role("link", name=re.compile(r"\d\d \d\d"))).to_be_visible()
+    # Professionals are sent to the centre's e-mail (no phone until the centre sets one).
+    expect(error.get_by_role("link", name="kontakt@danskstalkingcenter.dk")).to_be_visible()
     check(page, "error")
 
 
