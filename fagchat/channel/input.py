@@ -20,6 +20,7 @@ from fagchat.channel import requests
 from fagchat.channel.feedback import Verdict, store_feedback
 from fagchat.channel.turns import Turns, bot, count_store_error
 from fagchat.ops import health, metrics
+from fagchat.stores.late_answers import LateAnswers
 from fagchat.stores.lock_store import LockStoreUnavailable
 from fagchat.stores.tracker_store import TrackerStoreUnavailable
 from fagchat.text import conversation_ref
@@ -67,7 +68,7 @@ class FagchatInput(RestInput):
         """Create the channel's routes; settings are read once, here."""
         env = settings.current()
         max_body, max_chars = env.int("FAGCHAT_MAX_BODY_BYTES"), env.int("FAGCHAT_MAX_MESSAGE_CHARS")
-        turns = Turns(env.float("FAGCHAT_HOLDING_SECONDS"))
+        turns = Turns(env.float("FAGCHAT_HOLDING_SECONDS"), LateAnswers.configured())
         readiness = health.Readiness("rasa", readiness_checks(env))
         bp = Blueprint("fagchat_channel", __name__)
 

@@ -1,9 +1,9 @@
 """One message's way through Rasa, and what the user sees when it is slow or fails.
 
 The processing runs as a task of its own. When it takes longer than the holding time the
-user gets a holding answer now and the real answer with the next message; the task is
-never cancelled or repeated, so no action runs twice, and it keeps the conversation's
-lock until it is done. When the bot produced nothing (the action server is down) or the
+user gets a holding answer now and the real answer with the next message, whichever Rasa
+worker that reaches (fagchat/stores/late_answers.py); the task is never cancelled or
+repeated, so no action runs twice, and it keeps the conversation's lock until it is done. When the bot produced nothing (the action server is down) or the
 message could not be stored (database or Redis down), the user gets the domain's contact
 details, which need no action server.
 
@@ -17,12 +17,13 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, List, Set
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from fagchat.channel.requests import guard_command
 from fagchat.ops import metrics
+from fagchat.stores.late_answers import LateAnswers, MemoryLateAnswers
 from fagchat.stores.lock_store import LockStoreUnavailable
 from fagchat.stores.tracker_store import TrackerStoreUnavailable
 from fagchat.text import conversation_ref
@@ -37,7 +38,6 @@ HOLDING = (
     "lidt – du kan også kontakte os direkte."
 )
 LATE = "Her er svaret på din forrige besked:"
-LATE_TTL = 600.0  # seconds an undelivered late answer is kept for the next message
 OnMessage = Callable[[UserMessage], Awaitable[Any]]
 # The domain responses whose answers are counted, with the counter each adds to.
 COUNTED_RESPONSES = {
@@ -172,10 +172,10 @@ def _response_texts(domain: Any) -> Dict[str, str]:
 class Turns:
     """The turns of this worker: answers within the holding time, late answers after it."""
 
-    def __init__(self, holding_seconds: float) -> None:
-        """Wait up to `holding_seconds` for an answer before sending the holding answer."""
+    def __init__(self, holding_seconds: float, late: Optional[LateAnswers] = None) -> None:
+        """Wait up to `holding_seconds` for an answer; keep late answers in `late` (shared by the workers)."""
         self.holding_seconds = holding_seconds
-        self._late: Dict[str, List[Turn]] = {}
+        self.late = late or LateAnswers(MemoryLateAnswers(), "memory")
 
     async def handle(
         self, agent: Any, on_new_message: OnMessage, sender: str, text: str, channel: str
@@ -185,33 +185,20 @@ class Turns:
         turn = Turn(asyncio.ensure_future(process(agent, on_new_message, sender, text, channel)))
         turn.task.add_done_callback(lambda _: metrics.observe("fagchat_answer_latency_seconds", turn.elapsed))
         await asyncio.wait({turn.task}, timeout=self.holding_seconds)
-        late = self._take_late(sender, agent)
         if not turn.task.done():
             logger.warning("chat.holding conversation=%s: sent the holding answer", conversation_ref(sender))
             metrics.inc("fagchat_holding_answers_total")
-            self._keep_late(sender, turn)
-            return late + [bot(sender, f"{HOLDING}\n\n{fallback_text(agent)}")]
-        return late + answer(agent, sender, turn.task.result())
+            # Kept when it is done, for the next message, whichever worker it reaches.
+            turn.task.add_done_callback(lambda task: self._keep_late(agent, sender, task))
+            return self._take_late(sender) + [bot(sender, f"{HOLDING}\n\n{fallback_text(agent)}")]
+        return self._take_late(sender) + answer(agent, sender, turn.task.result())
 
-    def _keep_late(self, sender: str, turn: Turn) -> None:
-        """Keep a slow turn until its answer goes out with the sender's next message."""
-        self._late.setdefault(sender, []).append(turn)
-        asyncio.get_running_loop().call_later(LATE_TTL + 1, self._expire_late, sender)
+    def _keep_late(self, agent: Any, sender: str, task: "asyncio.Future[Outcome]") -> None:
+        """Keep a slow turn's answer until the sender's next message."""
+        if not task.cancelled():  # cancelled only when the server stops
+            self.late.put(sender, answer(agent, sender, task.result()))
 
-    def _expire_late(self, sender: str) -> None:
-        """Forget late answers nobody came back for (memory stays bounded)."""
-        turns = [t for t in self._late.get(sender, []) if time.monotonic() - t.started < LATE_TTL]
-        if turns:
-            self._late[sender] = turns
-        else:
-            self._late.pop(sender, None)
-
-    def _take_late(self, sender: str, agent: Any) -> List[Dict[str, Any]]:
-        """The answers of earlier slow turns that have finished since, in order."""
-        turns = self._late.get(sender)
-        messages: List[Dict[str, Any]] = []
-        while turns and turns[0].task.done():
-            messages += answer(agent, sender, turns.pop(0).task.result())
-        if turns is not None and not turns:
-            self._late.pop(sender, None)
+    def _take_late(self, sender: str) -> List[Dict[str, Any]]:
+        """The answers of earlier slow turns that have finished since, in order, under one heading."""
+        messages = self.late.take(sender)
         return [bot(sender, LATE)] + messages if messages else []

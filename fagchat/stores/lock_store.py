@@ -21,7 +21,6 @@ Named in the endpoints file the launcher writes (`FAGCHAT_LOCK_STORE`: memory, s
 
 import json
 import logging
-import os
 import sqlite3
 import time
 from contextlib import asynccontextmanager, contextmanager
@@ -40,6 +39,7 @@ from rasa.core.lock_store import (
 )
 
 from fagchat import settings
+from fagchat.stores.sqlite_file import SharedSQLite
 
 logger = logging.getLogger(__name__)
 
@@ -190,63 +190,47 @@ class FagchatSQLiteLockStore(_PollEvery50ms, _AtomicTickets, LockStore):
     holding a ticket cannot block its conversation for longer than the ticket's lifetime.
     """
 
-    BUSY_TIMEOUT = 5.0  # seconds SQLite waits for another worker's transaction
+    SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS ticket_locks "
+        "(conversation_id TEXT PRIMARY KEY, data TEXT NOT NULL, expires REAL NOT NULL)",
+    )
 
     def __init__(self, endpoint_config: Any = None) -> None:
         """Use FAGCHAT_VAR_DIR/locks.db (created with its table when missing)."""
         LockStore.__init__(self)
         self.path = settings.current().path("FAGCHAT_VAR_DIR") / "locks.db"
-        self._db: Optional[sqlite3.Connection] = None
-        self._pid = 0
+        # synchronous=NORMAL: a lock need not survive a power cut.
+        self.file = SharedSQLite(self.path, self.SCHEMA, ("PRAGMA synchronous=NORMAL",))
         logger.info("lock_store.ready backend=sqlite")
 
-    def _connection(self) -> sqlite3.Connection:
-        # One connection per process: Sanic starts its workers after this object may exist.
-        if self._db is None or self._pid != os.getpid():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=self.BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")  # a lock need not survive a power cut
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS ticket_locks "
-                "(conversation_id TEXT PRIMARY KEY, data TEXT NOT NULL, expires REAL NOT NULL)"
-            )
-            self._db, self._pid = db, os.getpid()
-        return self._db
-
     @contextmanager
-    def _guard(self) -> Iterator[sqlite3.Connection]:
+    def _guard(self, transaction: bool = False) -> Iterator[sqlite3.Connection]:
         try:
-            yield self._connection()
+            if transaction:
+                with self.file.immediate() as db:
+                    yield db
+            else:
+                yield self.file.connection()
         except sqlite3.Error as exc:
             logger.error("lock_store.unavailable backend=sqlite error=%s", type(exc).__name__)
             raise LockStoreUnavailable("The lock store (SQLite) cannot be used.") from exc
 
     def _change(self, conversation_id: str, change: Callable[[TicketLock], Tuple[T, bool]]) -> T:
         """Apply `change` to the stored lock in one IMMEDIATE transaction."""
-        with self._guard() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                now = time.time()
-                db.execute("DELETE FROM ticket_locks WHERE expires < ?", (now,))
-                row = db.execute(
-                    "SELECT data FROM ticket_locks WHERE conversation_id = ?", (conversation_id,)
-                ).fetchone()
-                lock = TicketLock.from_dict(json.loads(row[0])) if row else self.create_lock(conversation_id)
-                value, keep = change(lock)
-                if keep and lock.tickets:
-                    expires = max(t.expires for t in lock.tickets) + 5
-                    db.execute(
-                        "INSERT OR REPLACE INTO ticket_locks (conversation_id, data, expires) VALUES (?, ?, ?)",
-                        (conversation_id, lock.dumps(), expires),
-                    )
-                else:
-                    db.execute("DELETE FROM ticket_locks WHERE conversation_id = ?", (conversation_id,))
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
+        with self._guard(transaction=True) as db:
+            now = time.time()
+            db.execute("DELETE FROM ticket_locks WHERE expires < ?", (now,))
+            row = db.execute("SELECT data FROM ticket_locks WHERE conversation_id = ?", (conversation_id,)).fetchone()
+            lock = TicketLock.from_dict(json.loads(row[0])) if row else self.create_lock(conversation_id)
+            value, keep = change(lock)
+            if keep and lock.tickets:
+                expires = max(t.expires for t in lock.tickets) + 5
+                db.execute(
+                    "INSERT OR REPLACE INTO ticket_locks (conversation_id, data, expires) VALUES (?, ?, ?)",
+                    (conversation_id, lock.dumps(), expires),
+                )
+            else:
+                db.execute("DELETE FROM ticket_locks WHERE conversation_id = ?", (conversation_id,))
         return value
 
     def get_lock(self, conversation_id: str) -> Optional[TicketLock]:
