@@ -20,7 +20,7 @@ from sanic.response import HTTPResponse
 from sqlalchemy.exc import OperationalError
 
 from fagchat import httpkit
-from fagchat.ops import health
+from fagchat.ops import health, memory
 from fagchat.staff import (
     articles,
     audit_log,
@@ -176,6 +176,7 @@ async def _open(app: Sanic, loop: asyncio.AbstractEventLoop) -> None:
     # Each argon2 check takes 64 MiB: a login flood queues here instead of exhausting memory.
     app.ctx.hashing = asyncio.Semaphore(cfg.hash_concurrency)
     retention.purge(app.ctx.db, cfg.retention_days, cfg.clock)
+    memory.return_large_blocks()  # the encoder's batches and argon2's 64 MiB leave no residue
     # The sentence encoder for grouped suggestions loads (and warms up) now, in the
     # background, so the process's memory settles at start rather than at the first batch.
     app.ctx.warming = loop.run_in_executor(None, app.ctx.suggester.load)

@@ -31,6 +31,7 @@ import functools
 import logging
 import threading
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -118,6 +119,9 @@ class Suggester:
         self._tried = False
         self._lock = threading.Lock()  # one batch at a time per process
         self._loading = threading.Lock()  # the start-up warm-up and a first batch load it once
+        # Every encoder call runs on this one thread, whichever thread asks: glibc keeps an
+        # arena per thread, and the encoder's working memory would otherwise settle in each.
+        self._encoding = ThreadPoolExecutor(1, thread_name_prefix="fagchat-encoder")
 
     def load(self) -> Optional[Encoder]:
         """The encoder, loaded at the first call (None when it cannot load: n-grams then)."""
@@ -129,7 +133,7 @@ class Suggester:
             self._tried = True
             try:
                 self._encoder = get_encoder(self.encoder_name, 1)  # one thread: Rasa shares the cores
-                _warm_up(self._encoder)
+                self._encoding.submit(_warm_up, self._encoder).result()
             except Exception as error:  # noqa: BLE001 - any failure means: group by n-grams
                 logger.warning(
                     "suggestions.encoder_unavailable name=%s error=%s", self.encoder_name, type(error).__name__
@@ -143,7 +147,8 @@ class Suggester:
             try:
                 # Small slices: the encoder's working memory grows with the batch and stays
                 # at its largest, so it is bounded here (and reached once, in load()).
-                parts = [encoder.encode(list(texts[i : i + ENCODE_SLICE])) for i in range(0, len(texts), ENCODE_SLICE)]
+                slices = [list(texts[i : i + ENCODE_SLICE]) for i in range(0, len(texts), ENCODE_SLICE)]
+                parts = [self._encoding.submit(encoder.encode, part).result() for part in slices]
                 vectors = np.vstack(parts) if parts else np.zeros((0, encoder.dimension), np.float32)
                 return encoder.name, THRESHOLDS[self.encoder_name], vectors
             except Exception as error:  # noqa: BLE001 - a failing batch still gets grouped
