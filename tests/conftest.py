@@ -8,6 +8,18 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from fagchat.run.launcher import Stack, model_path
 from tests.helpers import free_port
+from tests.test_staff_support import (  # noqa: F401 - the staff app's fixtures, for every module
+    clock,
+    db_url,
+    fast_hashing,
+    hasher,
+    make_app,
+    postgres_url,
+    seeded_staff,
+    seeded_template,
+    seeded_url,
+    staff,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -28,19 +28,12 @@ from fagchat.run import backup, dumps
 from fagchat.run.launcher import Stack
 from fagchat.staff import db, db_migrations
 from tests.helpers import free_port, say, wait_until
-from tests.test_staff_support import (  # noqa: F401 - fixtures
+from tests.test_staff_support import (
     NOW,
     PASSWORD,
     Staff,
-    clock,
-    db_url,
-    fast_hashing,
-    make_app,
     run_cli,
     seed,
-    seeded_staff,
-    seeded_template,
-    seeded_url,
 )
 
 USER_TEXT = ("parkeringsbøde", "alert('xss')", "010190")  # stored messages: never in output or logs

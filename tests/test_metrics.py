@@ -20,12 +20,8 @@ from fagchat.ops import metrics
 from fagchat.stores.lock_store import LockStoreUnavailable
 from fagchat.stores.tracker_store import TrackerStoreUnavailable
 from tests.helpers import free_port, wait_until
-from tests.test_staff_support import (  # noqa: F401 - fixtures
+from tests.test_staff_support import (
     Staff,
-    clock,
-    db_url,
-    fast_hashing,
-    make_app,
 )
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,12 +20,8 @@ from fagchat.run import launcher
 from fagchat.staff import schema
 from fagchat.staff.model_registry import Registry
 from tests.helpers import free_port
-from tests.test_staff_support import (  # noqa: F401 - fixtures
+from tests.test_staff_support import (
     Staff,
-    clock,
-    db_url,
-    fast_hashing,
-    make_app,
     rows,
 )
 

@@ -7,21 +7,13 @@ import pytest
 
 from fagchat.staff import db_accounts, retention, schema
 from fagchat.staff.engine import connect
-from tests.test_staff_support import (  # noqa: F401 - fixtures
+from tests.test_staff_support import (
     DAY,
     NOW,
     Clock,
     Staff,
-    clock,
-    db_url,
-    fast_hashing,
-    make_app,
     rows,
     run_cli,
-    seeded_staff,
-    seeded_template,
-    seeded_url,
-    staff,
 )
 
 

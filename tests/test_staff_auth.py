@@ -3,16 +3,11 @@
 import pytest
 
 from fagchat.staff import schema
-from tests.test_staff_support import (  # noqa: F401 - fixtures
+from tests.test_staff_support import (
     PASSWORD,
     Staff,
-    clock,
-    db_url,
-    fast_hashing,
-    make_app,
     rows,
     run_cli,
-    staff,
 )
 
 PAGES = ["/", "/review/", "/export/", "/export/nlu.yml", "/dashboard/", "/knowledge/", "/audit/", "/conversation/?id=x"]

@@ -9,7 +9,7 @@ from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, Use
 from fagchat.staff import indexer, schema
 from fagchat.staff.engine import connect
 from tests import staff_sample as sample
-from tests.test_staff_support import NOW, db_url, rows, seed  # noqa: F401 - fixtures
+from tests.test_staff_support import NOW, rows, seed
 
 Row = namedtuple("Row", "id sender_id type_name timestamp action_name data")
 DAY = indexer.day_function(__import__("datetime").timezone.utc)

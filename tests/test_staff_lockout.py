@@ -1,26 +1,18 @@
 """Staff login throttling: atomic under parallel logins, per (user, address) with back-off,
 a per-address limit, trusted proxies only, and a Danish 429 page."""
 
-import shutil
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
 from fagchat.staff import schema, throttle
 from fagchat.staff.engine import connect
-from tests.test_staff_support import (  # noqa: F401 - fixtures
+from tests.test_staff_support import (
     DAY,
     NOW,
     Staff,
     add_flood_route,
     add_user,
-    clock,
-    db_url,
-    fast_hashing,
-    hasher,
-    make_app,
     rows,
 )
 
@@ -158,23 +150,6 @@ def test_many_addresses_together_reach_the_user_ceiling(db_url):
             assert attempt(engine, "anna", f"203.0.113.{i}", NOW)[0] == 0
     assert attempt(engine, "anna", "198.51.100.7", NOW) == (DAY, None)
     assert attempt(engine, "bo", "198.51.100.7", NOW)[0] == 0  # other accounts are not affected
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    """A PostgreSQL server of this module's own (fagchat.run.services), stopped at the end."""
-    from fagchat.run.services import Postgres
-    from tests.helpers import free_port
-
-    # Under /tmp with 0755: PostgreSQL runs as the postgres user and must reach it.
-    tmp = Path(tempfile.mkdtemp(prefix="fagchat-staff-pg-"))
-    tmp.chmod(0o755)
-    server = Postgres(tmp / "postgres", free_port())
-    try:
-        yield server.start().url
-    finally:
-        server.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])

@@ -9,20 +9,13 @@ from sanic import response
 from fagchat.staff import cli, retention, schema
 from fagchat.staff.config import StaffConfig
 from fagchat.staff.engine import connect
-from tests.test_staff_support import (  # noqa: F401 - fixtures
+from tests.test_staff_support import (
     DAY,
     NOW,
     Clock,
     Staff,
-    clock,
-    db_url,
-    fast_hashing,
-    make_app,
     rows,
     seed,
-    seeded_staff,
-    seeded_template,
-    seeded_url,
 )
 
 SENDERS = {"c-pii", "c-answered", "c-role-down", "c-fallback", "c-didyoumean", "c-acute", "c-xss", "c-old"}

@@ -9,16 +9,9 @@ from ruamel.yaml import YAML
 
 from fagchat.staff import cli, nlu, schema
 from fagchat.staff.config import StaffConfig
-from tests.test_staff_support import (  # noqa: F401 - fixtures
+from tests.test_staff_support import (
     Staff,
-    clock,
-    db_url,
-    fast_hashing,
-    make_app,
     rows,
-    seeded_staff,
-    seeded_template,
-    seeded_url,
 )
 
 ROOT = Path(__file__).resolve().parent.parent

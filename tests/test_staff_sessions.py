@@ -5,18 +5,12 @@ from pathlib import Path
 
 from fagchat.staff import auth, schema
 from fagchat.staff.app import create_app
-from tests.test_staff_support import (  # noqa: F401 - fixtures
+from tests.test_staff_support import (
     NOW,
     PASSWORD,
     Staff,
-    clock,
-    db_url,
-    fast_hashing,
-    hasher,
-    make_app,
     rows,
     run_cli,
-    staff,
 )
 
 OLD_SCHEMA = Path(__file__).resolve().parent / "staff_schema_v1.sql"

@@ -10,7 +10,6 @@ import io
 import itertools
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -22,15 +21,10 @@ from fagchat.staff import db, schema, suggestions
 from fagchat.staff.app import create_app
 from fagchat.staff.engine import connect
 from tests import staff_sample as s
-from tests.test_staff_support import (  # noqa: F401 - fixtures
-    DAY,
+from tests.test_staff_support import (
     NOW,
     Staff,
     add_user,
-    clock,
-    db_url,
-    fast_hashing,
-    make_app,
     rows,
     seed,
 )
@@ -257,23 +251,6 @@ def test_new_topics_are_ranked_by_how_often_their_group_is_asked_and_download_as
     assert lines[2][:2] == ["1", "han har sat en gps på hendes bil"]
     actions = [r.action for r in rows(queued, schema.audit)]
     assert "topics.view" in actions and "topics.download" in actions
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    """A PostgreSQL server of this module's own (fagchat.run.services), stopped at the end."""
-    from fagchat.run.services import Postgres
-    from tests.helpers import free_port
-
-    # Under /tmp with 0755: PostgreSQL runs as the postgres user and must reach it.
-    tmp = Path(tempfile.mkdtemp(prefix="fagchat-staff-pg-"))
-    tmp.chmod(0o755)
-    server = Postgres(tmp / "postgres", free_port())
-    try:
-        yield server.start().url
-    finally:
-        server.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.mark.integration

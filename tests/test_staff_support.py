@@ -11,6 +11,7 @@ import io
 import re
 import secrets
 import shutil
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence
@@ -275,3 +276,20 @@ def add_flood_route(app: Any) -> None:
 
             statuses = await asyncio.gather(*(one(*login) for login in app.ctx.flood))
         return response.json(statuses)
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """A PostgreSQL server of this module's own (fagchat.run.services), stopped at the end."""
+    from fagchat.run.services import Postgres
+    from tests.helpers import free_port
+
+    # Under /tmp with 0755: PostgreSQL runs as the postgres user and must reach it.
+    tmp = Path(tempfile.mkdtemp(prefix="fagchat-staff-pg-"))
+    tmp.chmod(0o755)
+    server = Postgres(tmp / "postgres", free_port())
+    try:
+        yield server.start().url
+    finally:
+        server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)

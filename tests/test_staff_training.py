@@ -21,18 +21,11 @@ from fagchat.staff.config import StaffConfig
 from fagchat.staff.engine import connect
 from fagchat.staff.model_registry import Registry, write_json
 from tests.test_model_server import fake_model
-from tests.test_staff_support import (  # noqa: F401 - fixtures
+from tests.test_staff_support import (
     PASSWORD,
     Staff,
-    add_user,
-    clock,
-    db_url,
-    fast_hashing,
-    make_app,
     rows,
     run_cli,
-    seeded_template,
-    seeded_url,
 )
 
 ROOT = Path(__file__).resolve().parent.parent

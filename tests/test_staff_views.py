@@ -8,20 +8,11 @@ from urllib.parse import quote
 import pytest
 
 from fagchat.staff import schema
-from tests.test_staff_support import (  # noqa: F401 - fixtures
+from tests.test_staff_support import (
     DAY,
     NOW,
-    XSS,
     Staff,
-    clock,
-    db_url,
-    fast_hashing,
-    make_app,
     rows,
-    seeded_staff,
-    seeded_template,
-    seeded_url,
-    staff,
 )
 
 _ROW = re.compile(r'href="/conversation/\?id=([^"]+)"')
