@@ -1,4 +1,4 @@
-"""Every setting of Fagchat is read here (declared once, with its default and help, in settings_declared.py).
+"""Every setting of Fagchat is read here (declared once, with its default and help, in settings.yml).
 
 All processes (launcher, Rasa components, action server, web and staff apps) read their
 configuration through this module, so it is the one place to look:
