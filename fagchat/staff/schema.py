@@ -17,6 +17,15 @@ import sqlalchemy as sa
 
 metadata = sa.MetaData()
 
+
+def event_key(indexed: bool = True) -> list:
+    """The first columns of a table with one row per Rasa event: that event's id, and its conversation."""
+    return [
+        sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("sender_id", sa.String(255), nullable=False, index=indexed),
+    ]
+
+
 # Rasa 3.6 `SQLTrackerStore.SQLEvent`, column for column.
 events = sa.Table(
     "events",
@@ -56,8 +65,7 @@ conversations = sa.Table(
 messages = sa.Table(
     "staff_messages",
     metadata,
-    sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("sender_id", sa.String(255), nullable=False, index=True),
+    *event_key(),
     sa.Column("ts", sa.Float, nullable=False, index=True),
     sa.Column("day", sa.Integer, nullable=False),
     sa.Column("intent", sa.String(255)),
@@ -75,8 +83,7 @@ messages = sa.Table(
 marks = sa.Table(
     "staff_marks",
     metadata,
-    sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("sender_id", sa.String(255), nullable=False),
+    *event_key(indexed=False),
     sa.Column("day", sa.Integer, nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("article", sa.String(64)),
@@ -88,8 +95,7 @@ marks = sa.Table(
 reviews = sa.Table(
     "staff_reviews",
     metadata,
-    sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("sender_id", sa.String(255), nullable=False, index=True),
+    *event_key(),
     sa.Column("decision", sa.String(255), nullable=False),
     sa.Column("example", sa.Text, nullable=False),
     sa.Column("note", sa.Text, nullable=False, default=""),
@@ -103,8 +109,7 @@ reviews = sa.Table(
 suggestions = sa.Table(
     "staff_suggestions",
     metadata,
-    sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("sender_id", sa.String(255), nullable=False, index=True),
+    *event_key(),
     sa.Column("encoder", sa.String(64), nullable=False),
     sa.Column("vector", sa.LargeBinary, nullable=False),
     sa.Column("group_id", sa.Integer, nullable=False, index=True),
