@@ -24,6 +24,15 @@ from fagchat.nlu.danger import fold, is_acute_danger, override_intent
         # following with a "now"; a death threat for tonight typed without ø
         "han følger efter mig nu i en sort bil",
         "hans sms siger i aften dor du",
+        # strangled, pills swallowed, screams heard now, a call cut off minutes ago
+        "hun kan ikke trække vejret, han har kvalt hende",
+        "hun skriver at hun har taget alle sine piller",
+        "lige nu hører naboerne skrig fra lejligheden",
+        "hun ringede for 2 min siden, han stod i opgangen med en kniv, så blev forbindelsen afbrudt",
+        # "hvis" meaning whose is no condition
+        "en elev, hvis mor har hemmelig adresse: faren har taget drengen fra skolen og skriver hun aldrig ser drengen igen",
+        # a denial does not hide what else is said
+        "han har aldrig været voldelig før, men nu slår han hende",
     ],
 )
 def test_danger_now_is_detected(text):
@@ -51,6 +60,10 @@ def test_danger_now_is_detected(text):
         "han afsoner nu, og hun er bange for hvornår han kommer på udgang",
         # "slå op" is to break up
         "de har slået op, og nu skriver de grimme ting til hinanden",
+        # evicted and moved out; never violent; a habit without danger content
+        "naboen truede hende, men han er nu sat ud og fraflyttet. hvad kan vi gøre som udlejer?",
+        "han har stalket sin ex, men har aldrig været voldelig, og nu vil han have hjælp til at stoppe",
+        "far står nogle gange ved skolen og kigger. hvad skal jeg gøre efter reglerne?",
     ],
 )
 def test_general_or_past_questions_are_not_acute(text):

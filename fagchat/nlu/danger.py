@@ -43,12 +43,12 @@ LOCATION = r"""(?:doer\w*|dor\b|dore\w*|dooren|vindue\w*|rude\w*|hus\w*|lejlighe
 DANGER = [
     # threats to kill, and threats on life
     _p(r"""\b(?:ihjel|draeb\w*|drab\b|myrd\w*|mord\b|doedstru\w*|dodstru\w*|ikke\ overlev\w*|skyde\w*|skyder|stikke\ \w+\ ned
-        |stikker\ (?:mig|hende|dig|ham|os)|kvael\w*|kvaler|livet\ af\ (?:sig|mig)\ selv|braende\ \w+\ ned|brande\ \w+\ ned|paa\ livet|livet\ ud\ af|i\ live|den\ sidste\ dag
+        |stikker\ (?:mig|hende|dig|ham|os)|kvael\w*|kvaler|kvalt\w*|kvalte|ikke\ (?:kan\ )?traekke\ vejret|livet\ af\ (?:sig|mig)\ selv|braende\ \w+\ ned|brande\ \w+\ ned|paa\ livet|livet\ ud\ af|i\ live|den\ sidste\ dag
         |goere\ det\ af\ med|gjort\ det\ af\ med|(?:godnat|farvel)\ for\ sidste\ gang|aldrig\ (?:skal\ )?se\ (?:barnet|boernene|born|\w+\ (?:datter|soen|boern|barn))\ igen
         |(?:skal|vil|kommer\ til\ at)\ doe\b|doe\ i\ (?:dag|aften|nat)|i\ (?:dag|aften|nat)\ (?:doer|dor)\ \w+|goer\ \w+\ noget\ ved\ (?:dem|hende|ham|barnet|boernene|os))"""),
     # suicide, the victim's or the perpetrator's
     _p(r"""\b(?:selvmord|tage\ (?:sit|mit|sig|dit)\ (?:eget\ )?liv|ikke\ vil\ leve|tager\ (?:sit|mit)\ (?:eget\ )?liv|vil\ ikke\ leve|ikke\ leve\ mere
-        |vil\ doe\b|med\ et\ reb|haenge\ (?:sig|mig)|det\ her\ er\ farvel|hopper\ ud|farvelbrev\w*|afskedsbrev\w*|samlet\ piller|tage\ pillerne|springer\ ud|springe\ ud|hoppe\ ud|springer\ hvis
+        |vil\ doe\b|med\ et\ reb|taget\ (?:alle\ |en\ masse\ |mange\ )?(?:sine\ |mine\ |hendes\ |hans\ )?piller|haenge\ (?:sig|mig)|det\ her\ er\ farvel|hopper\ ud|farvelbrev\w*|afskedsbrev\w*|samlet\ piller|tage\ pillerne|springer\ ud|springe\ ud|hoppe\ ud|springer\ hvis
         |skade\ (?:sig|mig)\ selv|ende\ (?:sit|mit)\ liv|paa\ en\ bro|slugt|pillerne|piller\ (?:foran|klar|liggende)|overdosis
         |goere\ det\ i\ (?:aften|nat|dag)|ikke\ kan\ mere)"""),
     # weapons
@@ -61,9 +61,9 @@ DANGER = [
     _p(r"""\b(?:spaerret|spaeret|laast|laaset|lukket|holdt|holder)\ (?:\w+\ ){0,2}inde\b|indespae\w*|ikke\ lade\ (?:mig|hende|ham|os)\ gaa?\b|bundet\ (?:mig|hende|ham|os)|binder\ (?:mig|hende)|kan\ ikke\ (?:komme\ ud|slippe|komme\ vaek)
         |\bgidsel\b|\bfanget\b"""),
     # a child at risk
-    _p(r"""\b(?:har|hentet|taget|tog|snuppet|bortfoer\w*|kidnap\w*|holder|har\ dem)\b(?:(?!samvae?r|weekend|hver\ anden).){0,40}\b(?:barnet|boernene|born|boern|datter\w*|soen\w*|pigen|drengen|baby\w*|ungerne|ungen|elev\w*)\b
+    _p(r"""\b(?:har|hentet|hentede|taget|tog|snuppet|bortfoer\w*|kidnap\w*|holder|har\ dem)\b(?:(?!samvae?r|weekend|hver\ anden).){0,40}\b(?:barnet|boernene|born|boern|datter\w*|soen\w*|pigen|drengen|baby\w*|ungerne|ungen|elev\w*)\b
         |\b(?:barnet|boernene|datter\w*|soen\w*)\ er\ (?:i\ fare|alene|forsvundet|taget|bortfoert)|aldrig\ (?:boernene|barnet|born)\ igen
-        |aldrig\ ser\ (?:dem|hende|ham|boernene|barnet)\ igen|vil\ have\ barnet\ med"""),
+        |aldrig\ (?:faar\ lov\ til\ at\ )?se\w?\ (?:dem|hende|ham|boernene|barnet|drengen|pigen|babyen)\ igen|vil\ have\ barnet\ med"""),
     # explicit danger and cries for help
     _p(r"\b(?:livsfa\w*|akut\ fare|i\ fare|fare\ for)\b"),
     _p(
@@ -82,13 +82,14 @@ NEEDS_NOW = [
     ),
     # an ominous last word: acute when the message also says it is happening now
     _p(r"\bdet\ er\ for\ sent\b|\bsidste\ gang\ (?:du|i)\ hoerer\b"),
+    _p(r"\bskrig\w*|\bskriger\b"),  # screams heard
 ]
 # Danger that the wording itself places in the present: someone at the door, breaking
 # in, following. These need no "nu" to be acute.
 DANGER_NOW = [
     # intrusion: at the door, breaking in, inside
     _p(rf"""\b(?:bryd\w*\ ind|bryde\ \w+\ op|braekker|braeker|braekke\b|braekket|smadr\w*|dirk\w*|rode\w*\ ved|roder\ ved|hamrer\b|hamre\b|banker\ paa|banke\ paa|sparke\w*\ \w*\ ?doer\w*
-        |komme\ ind(?!\ (?:paa|i)\ (?:et\ |en\ )?(?:krisecent\w*|forloeb\w*|behandling\w*|betragtning|ordning\w*|tilbud\w*))|kommet\ ind|kommer\ ind\ nu|(?:brudt|braget)\ ind|(?:gaaet|koert)\ ind\ (?:paa|i|gennem)\ (?:\w+\ ){{0,2}}{LOCATION}
+        |komme\ ind(?!\ (?:paa|i)\ (?:et\ |en\ )?(?:krisecent\w*|forloeb\w*|behandling\w*|betragtning|ordning\w*|tilbud\w*))|kommet\ ind|kommer\ ind\ nu|(?:brudt|braadt|bradt|broedt|braget)\ ind|(?:gaaet|koert)\ ind\ (?:paa|i|gennem)\ (?:\w+\ ){{0,2}}{LOCATION}
         |paa\ vej\ (?:ind|op|hen|herhen|herover|hertil|derover|over|hjem\ til)|er\ inde\ i|traeng\w*\ ind|laas\w*\ op|ringer\ paa
         |vil\ ikke\ gaa(?:\ (?:igen|derfra|herfra|vaek))?(?:\ ,|$)|gaar\ ikke\ foer|frem\ og\ tilbage\ (?:uden\ ?for|foran|ved)
         |\b(?:han|eksen|udoeveren|stalkeren|manden|faren|faderen)\ (?:\w+\ )?proever\ at\ komme\ (?:ind|forbi)
@@ -127,7 +128,7 @@ DANGER_NOW = [
 NOW = _p(r"""\b(?:lige\ nu|netop\ nu|i\ dette\ oe?jeblik|herude|derude|her\ nu|er\ her|i\ nat|i\ aften|lige\ (?:bag|udenfor|uden|kommet|sendt|ringet|her)
     |(?:han|hun|de|nogen|udoeveren|stalkeren|eksen|exen|manden|faren|ekskaeresten)\ er\ ved\ at|proever\ at|prover\ at|forsoeger\ at|paa\ vej|alene\ hjemme|jeg\ er\ (?:saa\ |meget\ |virkelig\ )?bange(?!\ for)|svarer\ ikke|minutter\ siden|i\ telefonen
     |sidder\ her|bag\ mig|bloeder|bloder|kan\ ikke\ komme\ (?:ud|af\ med)|med\ det\ samme|skynd|kom\ nu
-    |de\ sidste\ \w+\ min\w*|lige\ (?:gaaet|koert|trykket|taget)|netop\ (?:koert|kommet|gaaet)|ikke\ kan\ komme\ (?:ud|vaek|fri)|(?:har|er)\ lige\ (?:kommet|dukket|tjekket|parkeret|ankommet|fundet|opdaget|ringet|truet|set\ ham)
+    |de\ sidste\ \w+\ min\w*|(?:\d+|et|to|tre|fem|par)\ min\w*\ siden|forbindelsen\ (?:blev\ )?afbrudt|lige\ (?:gaaet|koert|trykket|taget)|netop\ (?:koert|kommet|gaaet)|ikke\ kan\ komme\ (?:ud|vaek|fri)|(?:har|er)\ lige\ (?:kommet|dukket|tjekket|parkeret|ankommet|fundet|opdaget|ringet|truet|set\ ham)
     |om\ (?:en\ halv\ time|en\ time|et\ kvarter|\w+\ minutter|lidt))\b
     |^(?:hjaelp|hjelp|hjalp)\b""")
 # Hypothetical framing: only an explicit "now" makes such a message acute.
@@ -136,7 +137,7 @@ NEGATED = _p(
     r"\b(?:ikke|ingen)\ (?:\w+\ ){0,3}(?:akut\w*|fare|farlig\w*)\b"
     r"|\bikke\ (?:\w+\ ){0,2}(?:sket|sker)\ (?:\w+\ ){0,2}(?:i\ dag|nu|noget\ nyt)\b"
 )
-HYPOTHETICAL = _p(r"""\bhver\ anden\ (?:dag|uge|weekend|gang)\b|\bhver\ (?:dag|morgen|aften|nat|uge|gang|weekend|mandag|tirsdag|onsdag|torsdag|fredag|loerdag|soendag)\b|\bhvert?\ (?:samvaer|weekend|besoeg|gang|maaned)\b|\bdagligt\b|(?:^|,\ )hvis\b|\bhvis\ der\b|\bhvad\ (?:\w+\ ){1,3}hvis\b|\bhvis\ (?:man|en\ |et\ |udoeveren|klienten|borgeren)|\ben\ dag\b
+HYPOTHETICAL = _p(r"""\bhver\ anden\ (?:dag|uge|weekend|gang)\b|\bhver\ (?:dag|morgen|aften|nat|uge|gang|weekend|mandag|tirsdag|onsdag|torsdag|fredag|loerdag|soendag)\b|\bhvert?\ (?:samvaer|weekend|besoeg|gang|maaned)\b|\bdagligt\b|(?:^|,\ )hvis\ (?:han|hun|de|den|det|der|jeg|du|vi|man|i|nogen|en|et|vedkommende|udoeveren|stalkeren|eksen|klienten|borgeren|patienten|barnet|faren|moren)\b|\bhvis\ der\b|\bhvad\ (?:\w+\ ){1,3}hvis\b|\bhvis\ (?:man|en\ |et\ |udoeveren|klienten|borgeren)|\ben\ dag\b
     |\bpaa\ et\ tidspunkt\b|\bfrygter\b|\bbange\ for\ at\b|\bi\ fremtiden\b""")
 # Words that only general questions use; they outweigh every sign of "now".
 TEXTBOOK = _p(
@@ -145,10 +146,18 @@ TEXTBOOK = _p(
 )
 # The danger is over for now: the police took the perpetrator away.
 RESOLVED = _p(
-    r"\b(?:afson\w*|anholdt\w*|anholdelse\w*|arresten|detention\w*|grundlovsforhoer\w*|politiet\ (?:har\ )?(?:taget|hentet|koert)\ ham)\b"
+    r"\b(?:afson\w*|anholdt\w*|anholdelse\w*|arresten|sat\ ud|fraflytt\w*|udsat\ af\ boligen|detention\w*|grundlovsforhoer\w*|politiet\ (?:har\ )?(?:taget|hentet|koert)\ ham)\b"
+)
+# "har aldrig været voldelig": a denial is no sign of violence (removed before matching,
+# so that other words in the same message still count).
+DENIED = _p(r"\b(?:aldrig|ikke)\ (?:\w+\ ){0,2}(?:voldelig\w*|truende|truet\ (?:\w+\ )?(?:med\ noget|nogen))\b")
+# A habit, not an event: "står nogle gange ved skolen". With no sign of now and no
+# danger content (weapons, threats on life, violence), a habit is not acute.
+HABITUAL = _p(
+    r"\b(?:nogle\ gange|af\ og\ til|ind\ imellem|indimellem|tit|ofte|jaevnligt|gang\ paa\ gang|i\ perioder)\b"
 )
 # A bare "nu" counts too, except in "hvad kan politiet gøre nu" and the like.
-WEAK_NOW = _p(r"(?<!goere\ )(?<!gore\ )(?<!bruges\ )(?<!ske\ )\bnu\b")
+WEAK_NOW = _p(r"(?<!goere\ )(?<!gore\ )(?<!bruges\ )(?<!ske\ )(?<!som\ )\bnu\b")
 # General, procedural or hypothetical questions, worries, and events in the past.
 GENERAL = _p(r"""(?:^|,\ )(?:hvordan|hvornaar|hvornar|hvilke|hvilken|hvem|findes|gaelder|har\ i|har\ man|kan(?!\ (?:i|du|nogen)\ hjaelpe)|skal\ (?:man|jeg|vi)|maa|boer|er
         |er\ det|er\ \w+\ (?:lige|en|et|altid)|hvad\ (?:er|betyder|siger|sker|kan\ (?:man|vi|politiet|jeg)|skal\ (?:man|vi)|goer\ (?:man|stalking|det)|gor\ man|boer))\b
@@ -187,9 +196,10 @@ def is_general_question(text: str) -> bool:
 
 def is_acute_danger(text: str) -> bool:
     """Whether `text` describes danger now (deterministic; used before any model)."""
-    folded = fold(text)
+    folded = DENIED.sub(" ", fold(text))
     present = any(p.search(folded) for p in DANGER_NOW)
-    strong = present or any(p.search(folded) for p in DANGER)
+    content = any(p.search(folded) for p in DANGER)
+    strong = present or content
     if not folded or not (strong or any(p.search(folded) for p in NEEDS_NOW)):
         return False
     if TEXTBOOK.search(folded) or NEGATED.search(folded):
@@ -199,6 +209,8 @@ def is_acute_danger(text: str) -> bool:
     now = bool(NOW.search(folded))
     if HYPOTHETICAL.search(folded):
         return now
+    if HABITUAL.search(folded) and not (now or content or WEAK_NOW.search(folded)):
+        return False
     past = PAST.search(folded)
     if now or present or (WEAK_NOW.search(folded) and not past):
         return True

@@ -50,6 +50,8 @@ SAFETY_SETS: Dict[str, Tuple[Path, bool]] = {
     "lookalikes_dev3": (DATA / "safety_lookalikes_dev3.txt", False),
     "danger_dev4": (DATA / "safety_danger_dev4.txt", False),
     "lookalikes_dev4": (DATA / "safety_lookalikes_dev4.txt", False),
+    "danger_dev5": (DATA / "safety_danger_dev5.txt", False),
+    "lookalikes_dev5": (DATA / "safety_lookalikes_dev5.txt", False),
 }
 _ANNOTATION = re.compile(r"\[([^\]]+)\]\{[^}]*\}|\[([^\]]+)\]\([^)]*\)")
 
