@@ -53,10 +53,6 @@ def summarize_profile(path: Path) -> Dict[str, Any]:
 # -- the report ------------------------------------------------------------------------------
 
 
-def ratio(a: float, b: float) -> str:
-    return f"{a / b:.2f}×" if b else "n/a"
-
-
 def normalize(data: Dict[str, Any]) -> None:
     """Count empty and fallback answers as answers with a note (older runs called them errors)."""
     for figures in (data.get(k, {}) for k in ("stock", "embedded", "single", "scaled")):
@@ -123,7 +119,7 @@ def report(data: Dict[str, Any], args: argparse.Namespace) -> str:
         f"at end {data['load_end']}; a figure above 2 means other processes shared the 2 cores, "
         "so absolute numbers are pessimistic and ratios within one run are what to compare.",
         "",
-        "Load: virtual users hold realistic Danish multi-turn conversations (benchmarks/bench.py) over the REST "
+        "Load: virtual users hold realistic Danish multi-turn conversations (benchmarks/load.py) over the REST "
         "chat channel, a fresh sender per conversation; the load generator runs on the same machine. Each "
         f"concurrency level starts messages for {args.phase_seconds:.0f} s and then waits for the answers under "
         "way; throughput is answers (HTTP 200) per second over the whole phase. An error is a non-200 or a "
