@@ -13,6 +13,7 @@ import re
 import shutil
 import time
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -347,6 +348,15 @@ def asked(web: str, text: str):
     return article_of(answer) if status == 200 and isinstance(answer, list) else None
 
 
+def all_workers_answer(rasa: str, article: Optional[str], rounds: int = 16) -> bool:
+    """Whether `rounds` new conversations in a row, each on a new connection to Rasa, get `article`.
+
+    The workers share one listening socket and the kernel hands each new connection to one
+    of them, so a worker still on the other model would answer some of the 16.
+    """
+    return all(asked(rasa, QUESTION) == article for _ in range(rounds))
+
+
 @pytest.mark.integration
 @pytest.mark.model
 def test_a_failed_question_is_answered_after_training_in_the_staff_app(tmp_path):
@@ -375,7 +385,7 @@ def test_a_failed_question_is_answered_after_training_in_the_staff_app(tmp_path)
         "FAGCHAT_MODEL": str(model),
         "FAGCHAT_MODEL_SERVER_URL": "staff",
         "FAGCHAT_MODEL_PULL_SECONDS": "2",
-        "FAGCHAT_RASA_WORKERS": "1",
+        "FAGCHAT_RASA_WORKERS": "2",  # the default: each worker pulls the model on its own
         "FAGCHAT_TRAIN_EVAL_SAMPLE": "12",
         "FAGCHAT_TRAIN_CROSSVAL_FOLDS": "0",
         "FAGCHAT_TRAIN_TOP1_MARGIN": "0.09",
@@ -393,7 +403,7 @@ def test_a_failed_question_is_answered_after_training_in_the_staff_app(tmp_path)
         # FAGCHAT_MODEL from disk and answers, but not with the right article.
         stack.start()
         rasa_pid = stack.procs["rasa"].pid
-        web, sender = stack.url("web"), uuid.uuid4().hex
+        web, rasa, sender = stack.url("web"), stack.url("rasa"), uuid.uuid4().hex
         wrong = article_of(say(web, sender, QUESTION))
         assert wrong != RIGHT, "pick a QUESTION the shipped model gets wrong"
         if wrong:
@@ -441,6 +451,13 @@ def test_a_failed_question_is_answered_after_training_in_the_staff_app(tmp_path)
         # 4. Approve: Rasa pulls the model from the staff app and answers right, unrestarted.
         assert staff.post("/training/activate", {"candidate": status["id"]}).status_code == 303
         wait_until(lambda: asked(web, QUESTION) == RIGHT, 180, "the new model", every=1)
+        wait_until(lambda: all_workers_answer(rasa, RIGHT), 180, "the new model in both workers", every=1)
+        sent = (
+            (tmp_path / "log" / "staff.log")
+            .read_text(errors="replace")
+            .count(f"model_server.sent model={status['id']}")
+        )
+        assert sent >= 2, f"the new model was sent {sent} time(s): each Rasa worker pulls its own"
         lap("pulled")
         assert stack.procs["rasa"].pid == rasa_pid and stack.procs["rasa"].poll() is None
         registry = Registry(tmp_path / "var" / "models")
@@ -451,7 +468,7 @@ def test_a_failed_question_is_answered_after_training_in_the_staff_app(tmp_path)
         seed = registry.rollback_target()
         assert seed["source"] == "repository"
         assert staff.post("/training/rollback", {"model": seed["id"]}).status_code == 303
-        wait_until(lambda: asked(web, QUESTION) == wrong, 180, "the old model", every=1)
+        wait_until(lambda: all_workers_answer(rasa, wrong), 180, "the old model in both workers", every=1)
         lap("rolled_back")
         audit = staff.get("/audit/").text
         assert "Tog ny model i brug" in audit and "Rullede tilbage" in audit and "Startede træning" in audit
