@@ -17,6 +17,7 @@ from typing import Optional
 
 import pytest
 
+from fagchat import vocabulary
 from fagchat.staff import db_accounts, gates, nlu, schema, training, training_job
 from fagchat.staff.config import StaffConfig
 from fagchat.staff.engine import connect
@@ -331,11 +332,21 @@ def test_the_admin_flag_is_set_and_taken_by_command(db_url, clock, fast_hashing)
 QUESTION = "eksmanden dukker op ved graven på kirkegården hver søndag"
 RIGHT = "stalking_forms"
 ADMIN = "lise"
+# A routine question of a sampled look-alike set (safety_lookalikes_dev4.txt) that the
+# danger patterns leave alone: filed under acute danger it becomes a false alarm.
+ROUTINE = (
+    "Jeg sidder med en borger lige nu, og vi vil gerne lave en sikkerhedsplan sammen. Hvad skal vi huske at få med?"
+)
 
 
 def article_of(answer: list) -> str:
     """The article a chat answer showed, or '' when it showed none."""
     return next(((m.get("custom") or {}).get("article", "") for m in answer if m.get("custom")), "")
+
+
+def is_danger_answer(answer: list) -> bool:
+    """Whether a chat answer opens with the 112 answer (the domain's first line of it)."""
+    return bool(answer) and str(answer[0].get("text", "")).startswith("**Er nogen i fare lige nu, så ring 112.**")
 
 
 def asked(web: str, text: str):
@@ -360,7 +371,8 @@ def all_workers_answer(rasa: str, article: Optional[str], rounds: int = 16) -> b
 @pytest.mark.integration
 @pytest.mark.model
 def test_a_failed_question_is_answered_after_training_in_the_staff_app(tmp_path):
-    """Chat → review → "Træn ny model" → gates → approval → Rasa pulls it → right answer; rollback.
+    """Chat → review → "Træn ny model" → gates → approval → Rasa pulls it → right answer; rollback;
+    a mislabelled example → a real candidate refused by a gate and not approvable.
 
     Budget (2 cores): Rasa starts once; the candidate trains once (the repository's training
     cache keeps the dialogue policies); 12 messages a set are measured for each model
@@ -472,6 +484,35 @@ def test_a_failed_question_is_answered_after_training_in_the_staff_app(tmp_path)
         lap("rolled_back")
         audit = staff.get("/audit/").text
         assert "Tog ny model i brug" in audit and "Rullede tilbage" in audit and "Startede træning" in audit
+
+        # 6. A worse model cannot go live: a reviewer files a routine question under acute
+        # danger; the candidate answers it with 112 (a false alarm on a safety set the gates
+        # sample), so it is refused, and approving it is refused too.
+        other = uuid.uuid4().hex
+        routine = say(web, other, ROUTINE)
+        assert not is_danger_answer(routine), routine
+        if article_of(routine):
+            feedback = {"sender": other, "value": "down", "article": article_of(routine)}
+            assert post(f"{web}/webhooks/fagchat/feedback", feedback)[0] == 200
+        queued = wait_until(
+            lambda: dict(_ITEM.findall(staff.get("/review/").text)).get(ROUTINE), 30, "the routine question queued"
+        )
+        decided = {"event_id": queued, "decision": vocabulary.ACUTE_DANGER, "example": ROUTINE}
+        assert staff.post("/review/", decided).status_code == 303
+        assert staff.post("/training/start", {}).status_code == 303
+        refused = wait_until(finished, 900, "the second candidate trained and gated", every=2)
+        lap("refused")
+        verdicts = json.loads((tmp_path / "var" / "candidates" / refused["id"] / "status.json").read_text())["gates"]
+        failed = {g["label"]: g["why"] for g in verdicts if g["passed"] is False}
+        assert refused["state"] == "refused" and gates.LABELS["false_alarms"] in failed, (refused["state"], failed)
+        assert gates.LABELS["danger"] not in failed
+        print("refused:", failed)
+        page = staff.get("/training/").text
+        assert "Afvist" in page and f"den bestod ikke „{gates.LABELS['false_alarms']}“" in page
+        attempt = staff.post("/training/activate", {"candidate": refused["id"]})
+        assert attempt.status_code == 403 and gates.LABELS["false_alarms"] in attempt.text
+        assert registry.active()["id"] == seed["id"]  # the live model did not change
+        assert not is_danger_answer(say(rasa, uuid.uuid4().hex, ROUTINE))
     finally:
         stack.stop()
     assert hashlib.sha256((ROOT / "data" / "nlu.yml").read_bytes()).hexdigest() == nlu_before
