@@ -243,28 +243,22 @@ def _stop(proc: subprocess.Popen) -> None:
 
 def training_times(tmp: Path, full: bool) -> Dict[str, float]:
     """No-change training (fingerprints hit) and, if asked, a full training into a temp dir."""
-    rasa = str(BIN / "rasa")
     times: Dict[str, float] = {}
-    started = time.monotonic()
-    subprocess.run(
-        [rasa, "train", "--fixed-model-name", "fagchat", "--out", "models"],
-        cwd=ROOT,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=_rasa_env(),
-    )
-    times["no_change"] = round(time.monotonic() - started, 1)
-    if full:
-        print("[train] full training into a temp dir (models/ untouched)", flush=True)
+
+    def timed(args: List[str]) -> float:
         started = time.monotonic()
         subprocess.run(
-            [rasa, "train", "--force", "--out", str(tmp / "models")],
+            [str(BIN / "rasa"), "train", *args],
             cwd=ROOT,
             check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=_rasa_env(),
         )
-        times["full"] = round(time.monotonic() - started, 1)
+        return round(time.monotonic() - started, 1)
+
+    times["no_change"] = timed(["--fixed-model-name", "fagchat", "--out", "models"])
+    if full:
+        print("[train] full training into a temp dir (models/ untouched)", flush=True)
+        times["full"] = timed(["--force", "--out", str(tmp / "models")])
     return times
