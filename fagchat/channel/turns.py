@@ -3,9 +3,10 @@
 The processing runs as a task of its own. When it takes longer than the holding time the
 user gets a holding answer now and the real answer with the next message, whichever Rasa
 worker that reaches (fagchat/stores/late_answers.py); the task is never cancelled or
-repeated, so no action runs twice, and it keeps the conversation's lock until it is done. When the bot produced nothing (the action server is down) or the
-message could not be stored (database or Redis down), the user gets the domain's contact
-details, which need no action server.
+repeated, so no action runs twice, and it keeps the conversation's lock until it is done.
+When the bot produced nothing (the action server is down) or the message could not be
+stored (database or Redis down), the user gets the domain's contact details, which need no
+action server.
 
 Each turn is counted once, when its processing ends (fagchat/ops/metrics.py): how long it
 took, and whether the bot answered with 112, did not understand, handed over, gave nothing
