@@ -58,8 +58,8 @@ format: venv ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-unit: venv systemd-deps ## The tests that need no trained model and no servers (about 50 s on 2 cores)
-	$(PY) -m pytest -n 2 -m "not integration and not browser and not model" $(ARGS)
+unit: venv systemd-deps ## The tests that need no trained model and no servers (about 55 s on 2 cores)
+	$(PY) -m pytest -n 2 --dist worksteal -m "not integration and not browser and not model" $(ARGS)
 
 pytest: train browser-deps proxy-deps systemd-deps ## Only the pytest suite
 	$(PY) -m pytest $(ARGS)

@@ -14,6 +14,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 import yaml
 
+from fagchat import yamlsafe
 from fagchat.knowledge_error import KnowledgeError
 from fagchat.sources import SOURCES_FILE, SourceList, load_sources
 
@@ -106,6 +107,9 @@ class Article:
         return self.variants.get(role or "", self.body)
 
 
+_UNCHANGED: Dict[Path, Tuple[tuple, "KnowledgeBase"]] = {}  # see KnowledgeBase.load_unchanged
+
+
 class KnowledgeBase:
     """All articles, indexed by id and by the intent they answer."""
 
@@ -140,6 +144,21 @@ class KnowledgeBase:
                     raise KnowledgeError(Path(f"{article.id}.md"), "followups", f"no article answers '{intent}'")
         return kb
 
+    @classmethod
+    def load_unchanged(cls, folder: Path = DEFAULT_DIR) -> "KnowledgeBase":
+        """`load`, but once per process while the folder's files stay the same.
+
+        Keyed by each file's name, size and modification time (a stat, not a read): a
+        staff app built again in the same process (the tests build hundreds) reuses the
+        validated knowledge base, and an edited article is read again.
+        """
+        folder = Path(folder).resolve()
+        signature = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.iterdir()))
+        cached = _UNCHANGED.get(folder)
+        if cached is None or cached[0] != signature:
+            cached = _UNCHANGED[folder] = (signature, cls.load(folder))
+        return cached[1]
+
     @property
     def intents(self) -> List[str]:
         """Every intent some article answers."""
@@ -152,7 +171,7 @@ class KnowledgeBase:
 
 def _load_contact(path: Path) -> Contact:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlsafe.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise KnowledgeError(path, "(file)", f"cannot be read: {error}") from None
     if not isinstance(data, dict):
@@ -172,7 +191,7 @@ def _load_article(path: Path, contact: Contact) -> Article:
     if not match:
         raise KnowledgeError(path, "(front matter)", "file must start with a --- block")
     try:
-        meta = yaml.safe_load(match.group(1))
+        meta = yamlsafe.safe_load(match.group(1))
     except yaml.YAMLError as error:
         raise KnowledgeError(path, "(front matter)", f"invalid YAML: {error}") from None
     if not isinstance(meta, dict):

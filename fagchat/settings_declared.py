@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict
 
-import yaml
+from fagchat import yamlsafe
 
 TABLE = Path(__file__).with_name("settings.yml")
 NAME = re.compile(r"FAGCHAT_[A-Z0-9_]+")
@@ -33,7 +33,7 @@ def load(path: Path = TABLE) -> Dict[str, Setting]:
     leaving a setting that reads as None somewhere later.
     """
     text = path.read_text(encoding="utf-8")
-    table: Any = yaml.safe_load(text)
+    table: Any = yamlsafe.safe_load(text)
     if not isinstance(table, dict) or not table:
         raise ValueError(f"{path.name}: expected a mapping of settings")
     keys = re.findall(r"^(\S+):", text, re.M)

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from fagchat import yamlsafe
 from fagchat.knowledge_error import KnowledgeError
 
 SOURCES_FILE = "sources.yml"
@@ -89,7 +90,7 @@ class SourceList:
 def load_sources(path: Path) -> SourceList:
     """Read and validate the source list; a broken entry raises `KnowledgeError`."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlsafe.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise KnowledgeError(path, "(file)", f"cannot be read: {error}") from None
     if not isinstance(data, list) or not data:

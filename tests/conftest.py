@@ -8,6 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from fagchat.run.launcher import Stack, model_path
 from tests.helpers import free_port
+from tests.served import close_all
 from tests.test_staff_support import (  # noqa: F401 - the staff app's fixtures, for every module
     clock,
     db_url,
@@ -19,9 +20,17 @@ from tests.test_staff_support import (  # noqa: F401 - the staff app's fixtures,
     seeded_template,
     seeded_url,
     staff,
+    staff_tables_template,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _stop_served_apps() -> Iterator[None]:
+    """Stop the app servers a test started (tests/served.py), before its fixtures go."""
+    yield
+    close_all()
 
 
 @pytest.fixture

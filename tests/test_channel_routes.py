@@ -22,6 +22,7 @@ from sanic import Sanic
 from fagchat import rasa_patches
 from fagchat.channel import FagchatInput
 from fagchat.vocabulary import CUSTOM_ARTICLE, SLOT_FEEDBACK, SLOT_LAST_ARTICLE
+from tests.served import served
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOWN, OTHER = "what_is_stalking", "documentation"
@@ -77,7 +78,7 @@ def feedback_slots(agent, me: str):
 
 
 def post(app, route: str, body: dict):
-    _, answer = app.test_client.post(f"/webhooks/fagchat/{route}", json=body)
+    answer = served(app).request("POST", f"/webhooks/fagchat/{route}", json=body)
     return answer
 
 

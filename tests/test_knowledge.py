@@ -142,6 +142,19 @@ def test_role_variant_replaces_the_common_answer(kb):
     )
 
 
+def test_an_unchanged_folder_is_read_once_and_an_edited_article_again(tmp_path):
+    folder = copy_kb(tmp_path)
+    first = KnowledgeBase.load_unchanged(folder)
+    assert KnowledgeBase.load_unchanged(folder) is first
+    article = folder / "what_is_stalking.md"
+    edit(article, "title:", "title: Rettet -")
+    again = KnowledgeBase.load_unchanged(folder)
+    assert again is not first and again.articles["what_is_stalking"].title.startswith("Rettet -")
+    edit(article, "title:", "title")  # a broken article is refused, not served from the cache
+    with pytest.raises(KnowledgeError):
+        KnowledgeBase.load_unchanged(folder)
+
+
 # --- the content rules -------------------------------------------------------------------
 
 

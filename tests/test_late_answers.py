@@ -34,7 +34,10 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     server.stop()
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+REDIS = pytest.param("redis", marks=pytest.mark.integration)  # starts a real Redis server
+
+
+@pytest.fixture(params=["memory", "sqlite", REDIS])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., object]:
     """A factory of one backend: each call is a new object (a worker) on the same store."""
     if request.param == "memory":
@@ -97,7 +100,7 @@ def _take_until_stopped(kind: str, where: str, sender: str, stop, queue) -> None
     queue.put(seen)
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+@pytest.mark.parametrize("kind", ["sqlite", REDIS])
 def test_workers_in_other_processes_never_deliver_an_answer_twice(kind, tmp_path, request):
     where = str(tmp_path / "locks.db") if kind == "sqlite" else request.getfixturevalue("redis_url")
     sender, stop, queue = f"conv-{kind}-race", FORK.Event(), FORK.Queue()

@@ -18,6 +18,7 @@ from sanic import Sanic
 from fagchat.channel import FagchatInput
 from fagchat.logs import install_redaction
 from fagchat.stores.redaction import RedactingFilter
+from tests.served import served
 
 ROOT = Path(__file__).resolve().parent.parent
 CPR, PHONE = "010190-1234", "22 33 44 55"
@@ -83,7 +84,7 @@ def test_the_channel_start_hook_installs_the_filter():
 
     app.blueprint(FagchatInput().blueprint(on_new_message), url_prefix="/webhooks/fagchat")
     try:
-        _, answer = app.test_client.get("/webhooks/fagchat/")
+        answer = served(app).request("GET", "/webhooks/fagchat/")
         assert answer.status == 200
         assert any(isinstance(f, RedactingFilter) for f in handler.filters)
     finally:

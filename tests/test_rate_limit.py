@@ -12,6 +12,7 @@ from fagchat import httpkit
 from fagchat.web.app import create_app
 from fagchat.web.ratelimit import RateLimiter, client_key
 from tests.helpers import free_port
+from tests.served import served
 
 
 class Clock:
@@ -129,7 +130,7 @@ def web(**overrides: str):
 
 def chat(app, route: str = "webhook", headers=None):
     body = {"sender": "a" * 32, "message": "hej", "value": "up", "article": "x"}
-    _, answer = app.test_client.post(f"/webhooks/fagchat/{route}", json=body, headers=headers or {})
+    answer = served(app).request("POST", f"/webhooks/fagchat/{route}", json=body, headers=headers or {})
     return answer
 
 
@@ -151,7 +152,7 @@ def test_the_chat_routes_answer_429_in_danish_with_retry_after(caplog):
 def test_other_pages_are_not_limited():
     app = web(FAGCHAT_CHAT_RATE_BURST="1")
     chat(app), chat(app)
-    _, page = app.test_client.get("/healthz")
+    page = served(app).request("GET", "/healthz")
     assert page.status == 200
 
 

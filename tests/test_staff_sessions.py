@@ -53,8 +53,9 @@ def test_a_password_changed_while_it_is_checked_opens_no_login(make_app, db_url,
     assert Staff(app).login(password=NEW_PASSWORD).status == 303
 
 
-def test_a_database_of_the_first_schema_is_upgraded(db_url, clock, fast_hashing):
-    path = db_url[len("sqlite:///") :]
+def test_a_database_of_the_first_schema_is_upgraded(tmp_path, clock, fast_hashing):
+    path = tmp_path / "first-schema.db"  # not db_url: that one has today's tables already
+    db_url = f"sqlite:///{path}"
     old_token = "o" * 43
     with sqlite3.connect(path) as con:
         con.executescript(OLD_SCHEMA.read_text())

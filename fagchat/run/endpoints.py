@@ -9,7 +9,7 @@ from typing import Dict
 
 import yaml
 
-from fagchat import settings
+from fagchat import settings, yamlsafe
 from fagchat.run.serve import local_url
 
 ROOT = settings.ROOT
@@ -26,7 +26,7 @@ def endpoints_path(env: Dict[str, str]) -> Path:
 
 def write_endpoints(env: Dict[str, str]) -> Path:
     """Write Rasa's endpoints file for the settings in `env`; return its path."""
-    config = yaml.safe_load((ROOT / "endpoints.yml").read_text())
+    config = yamlsafe.safe_load((ROOT / "endpoints.yml").read_text())
     config["action_endpoint"] = {"url": local_url("actions", settings.read(env)) + "/webhook"}
     # Our Redis store reads FAGCHAT_REDIS_URL itself, so no password is written to disk;
     # Rasa's own RedisLockStore is not safe across processes (fagchat/stores/lock_store.py).

