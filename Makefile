@@ -58,7 +58,7 @@ format: venv ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-unit: venv systemd-deps ## The tests that need no trained model and no servers (about 55 s on 2 cores)
+unit: venv systemd-deps ## The tests that need no trained model and no servers (about 70 s on 2 cores)
 	$(PY) -m pytest -n 2 --dist worksteal -m "not integration and not browser and not model" $(ARGS)
 
 pytest: train browser-deps proxy-deps systemd-deps ## Only the pytest suite
