@@ -137,7 +137,7 @@ run-scaled: train services-up ## Scale-out mode: PostgreSQL, Redis, 2 Rasa and 2
 scaleout-tests: train ## Scale-out, fault and fuzz tests against real PostgreSQL and Redis (also in make test)
 	$(PY) -m pytest tests/test_scaleout.py tests/test_faults.py tests/test_fuzz.py $(ARGS)
 
-bench: train ## Encoder cost, then load, latency, memory and training vs stock rasa init (~45 min); writes benchmarks/results.md
+bench: train ## Encoder cost, then load, latency, memory and training vs stock rasa init (~35 min); writes benchmarks/results.md
 	$(PY) benchmarks/encoder.py
 	$(PY) benchmarks/bench.py $(ARGS)
 
