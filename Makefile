@@ -58,8 +58,15 @@ format: venv ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-unit: venv systemd-deps ## The tests that need no trained model and no servers (about 70 s on 2 cores)
-	$(PY) -m pytest -n 2 --dist worksteal -m "not integration and not browser and not model" $(ARGS)
+# make unit keeps its temporary files in RAM when /dev/shm has room (the staff tests commit to
+# hundreds of small SQLite files, and each commit waits for the disk), and lets Python write
+# bytecode even where the environment says not to (pytest then keeps its rewritten test
+# modules). The Rasa-component tests share one xdist group (tests/helpers.py), so only one
+# worker imports TensorFlow.
+UNIT_TMP := $(shell df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 && $$4 > 2097152 {print "TMPDIR=/dev/shm"}')
+
+unit: venv systemd-deps ## The tests that need no trained model and no servers (about 50 s on 2 cores)
+	$(UNIT_TMP) PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n 2 --dist loadgroup -m "not integration and not browser and not model" $(ARGS)
 
 pytest: train browser-deps proxy-deps systemd-deps ## Only the pytest suite
 	$(PY) -m pytest $(ARGS)

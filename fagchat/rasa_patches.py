@@ -40,15 +40,14 @@ Subclasses that rely on private attributes (no patch; their names are checked he
 """
 
 import functools
+import importlib
 import logging
 from pathlib import Path
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 import rasa
-import rasa.core.agent as rasa_agent
 import sqlalchemy as sa
 from jsonschema import exceptions, validators
-from rasa.core.actions.action import RemoteAction
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, create_engine_kwargs
 from rasa.shared.constants import DOCS_BASE_URL
@@ -58,9 +57,11 @@ from fagchat import model_files, settings
 logger = logging.getLogger(__name__)
 
 RASA_VERSION = "3.6."
-# Attributes of Rasa that the patches and subclasses rely on, by class.
+# Attributes of Rasa that the patches and subclasses rely on, by class. RemoteAction and
+# rasa.core.agent are imported only where a patch is checked or installed (`_lazy()`):
+# they pull in TensorFlow (5 s), which the stores, the channel's helpers and their tests
+# otherwise never need; a Rasa worker has imported both long before `install()` runs.
 RELIES_ON: Dict[type, List[str]] = {
-    RemoteAction: ["_validate_action_result", "action_response_format_spec"],
     FailSafeTrackerStore: ["on_tracker_store_error", "on_tracker_store_retrieve_error", "_tracker_store"],
     SQLTrackerStore: ["session_scope", "_additional_events", "engine", "sessionmaker"],
     RedisLockStore: [
@@ -85,10 +86,21 @@ INSTANCE_ATTRIBUTES = {
     RedisLockStore: ["red", "key_prefix"],
 }
 
-# Module functions the patches rely on (patch 6), by module.
-RELIES_ON_FUNCTIONS = {rasa_agent: ["_update_model_from_server", "load_from_server", "_run_model_pulling_worker"]}
+# Module functions the patches rely on (patch 6), by module name.
+RELIES_ON_FUNCTIONS = {
+    "rasa.core.agent": ["_update_model_from_server", "load_from_server", "_run_model_pulling_worker"]
+}
+REMOTE_ACTION_RELIES_ON = ["_validate_action_result", "action_response_format_spec"]
 
 _originals: Dict[str, Callable[..., Any]] = {}
+
+
+def _lazy() -> Tuple[Any, type]:
+    """rasa.core.agent and RemoteAction, imported on first use (see RELIES_ON)."""
+    import rasa.core.agent as rasa_agent
+    from rasa.core.actions.action import RemoteAction
+
+    return rasa_agent, RemoteAction
 
 
 def check() -> List[str]:
@@ -96,14 +108,16 @@ def check() -> List[str]:
     problems = []
     if not rasa.__version__.startswith(RASA_VERSION):
         problems.append(f"Rasa {rasa.__version__} is installed; these patches are for {RASA_VERSION}x")
-    for cls, names in RELIES_ON.items():
+    _, remote_action = _lazy()
+    for cls, names in [(remote_action, REMOTE_ACTION_RELIES_ON), *RELIES_ON.items()]:
         for name in names:
             if name in INSTANCE_ATTRIBUTES.get(cls, []):
                 continue
             if not hasattr(cls, name):
                 problems.append(f"{cls.__module__}.{cls.__name__}.{name} is gone")
-    for module, names in RELIES_ON_FUNCTIONS.items():
-        problems += [f"{module.__name__}.{name} is gone" for name in names if not hasattr(module, name)]
+    for module_name, names in RELIES_ON_FUNCTIONS.items():
+        module = importlib.import_module(module_name)
+        problems += [f"{module_name}.{name} is gone" for name in names if not hasattr(module, name)]
     return problems
 
 
@@ -115,6 +129,7 @@ def install() -> None:
     if problems:
         # Refuse to start half-patched: every patch keeps a promise to the user.
         raise RuntimeError("Rasa does not fit fagchat/rasa_patches.py: " + "; ".join(problems))
+    rasa_agent, RemoteAction = _lazy()
     _originals["validate"] = RemoteAction._validate_action_result
     _originals["on_error"] = FailSafeTrackerStore.on_tracker_store_error
     _originals["on_retrieve_error"] = FailSafeTrackerStore.on_tracker_store_retrieve_error
@@ -134,6 +149,7 @@ def installed() -> bool:
 def uninstall() -> None:
     """Put Rasa's own methods back (tests)."""
     if _originals:
+        rasa_agent, RemoteAction = _lazy()
         RemoteAction._validate_action_result = _originals.pop("validate")
         FailSafeTrackerStore.on_tracker_store_error = _originals.pop("on_error")
         FailSafeTrackerStore.on_tracker_store_retrieve_error = _originals.pop("on_retrieve_error")
@@ -165,13 +181,13 @@ def rebuild_engine(store: SQLTrackerStore, connect_timeout: int) -> None:
 
 @functools.lru_cache(maxsize=1)
 def _action_response_validator() -> Any:
-    schema = RemoteAction.action_response_format_spec()
+    schema = _lazy()[1].action_response_format_spec()
     cls = validators.validator_for(schema)
     cls.check_schema(schema)  # once, as jsonschema.validate() does on every call
     return cls(schema)
 
 
-def _validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
+def _validate_action_result(self: Any, result: Dict[str, Any]) -> bool:
     """`RemoteAction._validate_action_result` with the validator built once."""
     error = exceptions.best_match(_action_response_validator().iter_errors(result))
     if error is None:

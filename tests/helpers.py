@@ -9,6 +9,12 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from rasa_sdk import Tracker
 
+# The modules that register Rasa graph components import Rasa's default recipe, and with
+# it TensorFlow: 5 s of CPU. Test modules that need them import them in a fixture, not at
+# the top (collection imports every test module in every xdist worker), and share this
+# xdist group, so in `make unit` only the worker that runs them pays for TensorFlow.
+TENSORFLOW_GROUP = "tensorflow"
+
 
 def free_port() -> int:
     """A TCP port nobody listens on right now."""

@@ -22,7 +22,12 @@ from sanic import Sanic
 from fagchat import rasa_patches
 from fagchat.channel import FagchatInput
 from fagchat.vocabulary import CUSTOM_ARTICLE, SLOT_FEEDBACK, SLOT_LAST_ARTICLE
+from tests.helpers import TENSORFLOW_GROUP
 from tests.served import served
+
+# TensorFlow: the channel's start installs the Rasa patches, which import RemoteAction
+# (tests/helpers.py: TENSORFLOW_GROUP).
+pytestmark = pytest.mark.xdist_group(TENSORFLOW_GROUP)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOWN, OTHER = "what_is_stalking", "documentation"

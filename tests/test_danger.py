@@ -1,9 +1,19 @@
 """The deterministic acute-danger layer, as a pure function and as the NLU override."""
 
+import importlib
+
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
-from fagchat.nlu.danger import fold, is_acute_danger, override_intent
+from tests.helpers import TENSORFLOW_GROUP
+
+pytestmark = pytest.mark.xdist_group(TENSORFLOW_GROUP)
+
+
+@pytest.fixture(scope="module")
+def danger():
+    """fagchat.nlu.danger, imported here rather than at the top (tests/helpers.py: TENSORFLOW_GROUP)."""
+    return importlib.import_module("fagchat.nlu.danger")
 
 
 @pytest.mark.parametrize(
@@ -35,8 +45,8 @@ from fagchat.nlu.danger import fold, is_acute_danger, override_intent
         "han har aldrig været voldelig før, men nu slår han hende",
     ],
 )
-def test_danger_now_is_detected(text):
-    assert is_acute_danger(text)
+def test_danger_now_is_detected(text, danger):
+    assert danger.is_acute_danger(text)
 
 
 @pytest.mark.parametrize(
@@ -66,12 +76,12 @@ def test_danger_now_is_detected(text):
         "far står nogle gange ved skolen og kigger. hvad skal jeg gøre efter reglerne?",
     ],
 )
-def test_general_or_past_questions_are_not_acute(text):
-    assert not is_acute_danger(text)
+def test_general_or_past_questions_are_not_acute(text, danger):
+    assert not danger.is_acute_danger(text)
 
 
-def test_fold_handles_danish_letters_and_punctuation():
-    assert fold("Døren, Åbner!") == "doeren , aabner ,"
+def test_fold_handles_danish_letters_and_punctuation(danger):
+    assert danger.fold("Døren, Åbner!") == "doeren , aabner ,"
 
 
 def message(text, intent, ranking):
@@ -84,36 +94,36 @@ def message(text, intent, ranking):
     )
 
 
-def test_pattern_overrides_whatever_the_model_said():
+def test_pattern_overrides_whatever_the_model_said(danger):
     m = message("han står med en kniv i opgangen", "greet", [("greet", 0.9)])
-    assert override_intent(m) == "pattern"
+    assert danger.override_intent(m) == "pattern"
     assert m.get("intent") == {"name": "acute_danger", "confidence": 1.0}
     assert m.get("intent_ranking")[0]["name"] == "acute_danger"
 
 
-def test_unsure_model_whose_best_guess_is_danger_routes_to_112():
+def test_unsure_model_whose_best_guess_is_danger_routes_to_112(danger):
     m = message("det er slemt det her", "nlu_fallback", [("nlu_fallback", 0.5), ("acute_danger", 0.4), ("safety", 0.3)])
-    assert override_intent(m) == "unsure_classifier"
+    assert danger.override_intent(m) == "unsure_classifier"
     assert m.get("intent")["name"] == "acute_danger"
 
 
-def test_model_false_alarm_on_a_general_question_is_demoted():
+def test_model_false_alarm_on_a_general_question_is_demoted(danger):
     m = message("hvad gør man ved trusler generelt", "acute_danger", [("acute_danger", 0.6), ("safety", 0.55)])
-    assert override_intent(m) == "general_question"
+    assert danger.override_intent(m) == "general_question"
     assert m.get("intent")["name"] == "safety"
 
 
-def test_confident_ordinary_intent_is_left_alone():
+def test_confident_ordinary_intent_is_left_alone(danger):
     m = message("hvad er stalking", "what_is_stalking", [("what_is_stalking", 0.97)])
-    assert override_intent(m) is None
+    assert danger.override_intent(m) is None
     assert m.get("intent")["name"] == "what_is_stalking"
 
 
-def test_unsure_model_on_a_general_question_does_not_raise_the_alarm():
+def test_unsure_model_on_a_general_question_does_not_raise_the_alarm(danger):
     m = message(
         "hvad er straffen for at true nogen på livet",
         "nlu_fallback",
         [("nlu_fallback", 0.4), ("acute_danger", 0.35), ("stalking_law", 0.3)],
     )
-    assert override_intent(m) is None
+    assert danger.override_intent(m) is None
     assert m.get("intent")["name"] == "nlu_fallback"

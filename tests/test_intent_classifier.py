@@ -9,8 +9,11 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from fagchat.nlu.intent_classifier import LinearIntentClassifier
-from fagchat.nlu.sentence_featurizer import ORIGIN
+from tests.helpers import TENSORFLOW_GROUP
+
+# The Rasa component modules are imported inside the helpers below, not at the top
+# (tests/helpers.py: TENSORFLOW_GROUP).
+pytestmark = pytest.mark.xdist_group(TENSORFLOW_GROUP)
 
 EXAMPLES = {
     "restraining_order": [
@@ -29,10 +32,17 @@ EXAMPLES = {
 
 
 def message(text, intent=None, meaning=None):
+    from fagchat.nlu.sentence_featurizer import ORIGIN
+
     m = Message(data={TEXT: text, **({INTENT: intent} if intent else {})})
     if meaning is not None:
         m.add_features(
-            Features(np.asarray(meaning, dtype=np.float32).reshape(1, -1), FEATURE_TYPE_SENTENCE, TEXT, ORIGIN)
+            Features(
+                np.asarray(meaning, dtype=np.float32).reshape(1, -1),
+                FEATURE_TYPE_SENTENCE,
+                TEXT,
+                ORIGIN,
+            )
         )
     return m
 
@@ -42,10 +52,16 @@ def meaning_for(intent):
     return [1.0, 0.0] if intent == "restraining_order" else [0.0, 1.0]
 
 
+def classifier_class():
+    from fagchat.nlu.intent_classifier import LinearIntentClassifier
+
+    return LinearIntentClassifier
+
+
 @pytest.fixture
 def trained(tmp_path):
     storage, resource = LocalModelStorage(tmp_path), Resource("classifier")
-    clf = LinearIntentClassifier.create({"meaning_weight": 1.0}, storage, resource, None)
+    clf = classifier_class().create({"meaning_weight": 1.0}, storage, resource, None)
     data = [message(t, i, meaning_for(i)) for i, texts in EXAMPLES.items() for t in texts]
     clf.train(TrainingData(training_examples=data))
     return clf, storage, resource
@@ -63,7 +79,7 @@ def test_both_models_are_trained_and_vote(trained):
 
 def test_a_stored_model_predicts_the_same(trained):
     clf, storage, resource = trained
-    loaded = LinearIntentClassifier.load({"meaning_weight": 1.0}, storage, resource, None)
+    loaded = classifier_class().load({"meaning_weight": 1.0}, storage, resource, None)
     texts = ["tilhold", "logskema", "hvad gør jeg"]
     fresh = [message(t, meaning=meaning_for("documentation")) for t in texts]
     again = [message(t, meaning=meaning_for("documentation")) for t in texts]

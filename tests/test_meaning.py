@@ -1,11 +1,22 @@
 """The sentence-meaning featurizer: the question inside a story, the encoder, its cache."""
 
+import importlib
+
 import numpy as np
 import pytest
 
 from fagchat.nlu.encoder import EmbeddingCache, get_encoder
 from fagchat.nlu.question import question_part, sentences
-from fagchat.nlu.sentence_featurizer import meaning_vectors
+from tests.helpers import TENSORFLOW_GROUP
+
+pytestmark = pytest.mark.xdist_group(TENSORFLOW_GROUP)
+
+
+@pytest.fixture(scope="module")
+def sentence_featurizer():
+    """fagchat.nlu.sentence_featurizer, imported here rather than at the top (tests/helpers.py: TENSORFLOW_GROUP)."""
+    return importlib.import_module("fagchat.nlu.sentence_featurizer")
+
 
 STORY = (
     "Jeg er jordemoder og har en gravid kvinde i forløb. Hendes tidligere kæreste sender hende "
@@ -47,8 +58,8 @@ def test_embeddings_are_unit_vectors_and_meaning_is_closer_than_spelling(encoder
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
 
 
-def test_meaning_vectors_hold_the_whole_text_and_its_question(encoder):
-    both = meaning_vectors(encoder, [STORY, "hvad er stalking"])
+def test_meaning_vectors_hold_the_whole_text_and_its_question(encoder, sentence_featurizer):
+    both = sentence_featurizer.meaning_vectors(encoder, [STORY, "hvad er stalking"])
     assert both.shape == (2, 2 * encoder.dimension)
     assert not np.allclose(both[0, : encoder.dimension], both[0, encoder.dimension :])
     assert np.allclose(both[1, : encoder.dimension], both[1, encoder.dimension :])  # one sentence

@@ -19,11 +19,15 @@ from fagchat import model_files, rasa_patches, settings
 from fagchat.run import launcher
 from fagchat.staff import schema
 from fagchat.staff.model_registry import Registry
-from tests.helpers import free_port
+from tests.helpers import TENSORFLOW_GROUP, free_port
 from tests.test_staff_support import (
     Staff,
     rows,
 )
+
+# TensorFlow: two tests run Rasa's model pull, which imports rasa.core.agent
+# (tests/helpers.py: TENSORFLOW_GROUP).
+pytestmark = pytest.mark.xdist_group(TENSORFLOW_GROUP)
 
 PATH = "/model/current.tar.gz"
 

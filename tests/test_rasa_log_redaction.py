@@ -18,7 +18,12 @@ from sanic import Sanic
 from fagchat.channel import FagchatInput
 from fagchat.logs import install_redaction
 from fagchat.stores.redaction import RedactingFilter
+from tests.helpers import TENSORFLOW_GROUP
 from tests.served import served
+
+# TensorFlow: the channel's start installs the Rasa patches, which import RemoteAction
+# (tests/helpers.py: TENSORFLOW_GROUP).
+pytestmark = pytest.mark.xdist_group(TENSORFLOW_GROUP)
 
 ROOT = Path(__file__).resolve().parent.parent
 CPR, PHONE = "010190-1234", "22 33 44 55"

@@ -1,13 +1,22 @@
 """The patches of Rasa's internals fit the installed Rasa, and do what they promise."""
 
 import asyncio
+import importlib
 
 import pytest
-from rasa.core.actions.action import RemoteAction
 from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from fagchat import rasa_patches
+from tests.helpers import TENSORFLOW_GROUP
+
+pytestmark = pytest.mark.xdist_group(TENSORFLOW_GROUP)
+
+
+@pytest.fixture(scope="module")
+def rasa_action():
+    """rasa.core.actions.action, imported here rather than at the top (tests/helpers.py: TENSORFLOW_GROUP)."""
+    return importlib.import_module("rasa.core.actions.action")
 
 
 @pytest.fixture
@@ -27,8 +36,8 @@ def test_every_attribute_the_patches_rely_on_exists():
     assert rasa_patches.check() == []
 
 
-def test_a_missing_attribute_is_reported(monkeypatch):
-    monkeypatch.delattr(RemoteAction, "_validate_action_result")
+def test_a_missing_attribute_is_reported(monkeypatch, rasa_action):
+    monkeypatch.delattr(rasa_action.RemoteAction, "_validate_action_result")
     problems = rasa_patches.check()
     assert any("RemoteAction._validate_action_result is gone" in p for p in problems), problems
     with pytest.raises(RuntimeError, match="_validate_action_result"):
@@ -43,23 +52,23 @@ def test_a_wrong_rasa_version_is_reported(monkeypatch):
     assert any("3.7.0" in p for p in rasa_patches.check())
 
 
-def test_install_replaces_the_methods_once_and_uninstall_restores_them():
-    original = RemoteAction._validate_action_result
+def test_install_replaces_the_methods_once_and_uninstall_restores_them(rasa_action):
+    original = rasa_action.RemoteAction._validate_action_result
     rasa_patches.install()
     try:
-        assert RemoteAction._validate_action_result is not original
-        patched = RemoteAction._validate_action_result
+        assert rasa_action.RemoteAction._validate_action_result is not original
+        patched = rasa_action.RemoteAction._validate_action_result
         rasa_patches.install()  # a second call changes nothing
-        assert RemoteAction._validate_action_result is patched
+        assert rasa_action.RemoteAction._validate_action_result is patched
     finally:
         rasa_patches.uninstall()
-    assert RemoteAction._validate_action_result is original
+    assert rasa_action.RemoteAction._validate_action_result is original
 
 
-def test_the_validator_accepts_good_and_rejects_bad_responses(patched):
+def test_the_validator_accepts_good_and_rejects_bad_responses(patched, rasa_action):
     from jsonschema import ValidationError
 
-    action = RemoteAction("action_x", None)
+    action = rasa_action.RemoteAction("action_x", None)
     assert action._validate_action_result({"events": [], "responses": []})
     with pytest.raises(ValidationError):
         action._validate_action_result({"events": "not a list"})

@@ -1,6 +1,7 @@
 """What every view shares: templates, Danish labels, number and date formats, paging."""
 
 import datetime as dt
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -106,8 +107,13 @@ class Locked(StaffError):
         self.retry_after = retry_after
 
 
+@functools.lru_cache(maxsize=None)
 def environment() -> Environment:
-    """The Jinja2 environment: autoescaping always on, unknown names an error."""
+    """The Jinja2 environment: autoescaping always on, unknown names an error.
+
+    One per process, shared by every app in it (tests build hundreds), so each template is
+    compiled once; nothing changes an environment after it is built.
+    """
     env = Environment(
         loader=PackageLoader("fagchat.staff", "templates"),
         autoescape=True,
