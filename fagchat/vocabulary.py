@@ -43,6 +43,14 @@ CUSTOM_SOURCES = "sources"  # json_message key: [{url, label}] for the widget's 
 CHECK_ARTICLE = "stalking_check"  # the "article" id of the guided check's result
 NEW_TOPIC = "new_topic"  # staff review decision: no intent fits, content is missing
 
+# -- The danger layer's verdict on a message (fagchat/nlu/danger.py), in its parse data ---
+DANGER_RULE_KEY = "acute_danger_rule"
+RULE_PATTERN = "pattern"  # the patterns fired: 112
+RULE_UNSURE_CLASSIFIER = "unsure_classifier"  # the unsure classifier's best guess was danger: 112
+RULE_GENERAL_QUESTION = "general_question"  # the classifier said danger; the text is general: no 112
+RULE_MEANING_VETO = "meaning_veto"  # the patterns fired; the classifier is sure of a routine question
+DANGER_ALARM_RULES = frozenset({RULE_PATTERN, RULE_UNSURE_CLASSIFIER})  # the staff app: "Akut fare"
+
 # Names that must exist in domain.yml, by section (checked by tests/test_vocabulary.py).
 IN_DOMAIN = {
     "intents": (ACUTE_DANGER, OUT_OF_SCOPE, NONE_OF_THESE),

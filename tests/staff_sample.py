@@ -24,6 +24,7 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from fagchat import vocabulary
 from fagchat.staff.config import ROOT
 
 
@@ -40,6 +41,7 @@ class Turn:
     reply: str = "…"
     feedback: Optional[str] = None  # "up" or "down" on the article
     role: Optional[str] = None  # the role slot the turn sets
+    danger_rule: Optional[str] = None  # the danger layer's rule, when it acted (fagchat/nlu/danger.py)
 
 
 def _events(turns: Sequence[Turn], start: float) -> List[Event]:
@@ -57,8 +59,8 @@ def _events(turns: Sequence[Turn], start: float) -> List[Event]:
         ]
         intent = {"name": turn.intent, "confidence": turn.confidence}
         parse = {"intent": intent, "intent_ranking": ranking, "entities": [], "text": turn.text}
-        if turn.action == "utter_acute_danger":
-            parse["acute_danger_rule"] = "pattern"
+        if turn.danger_rule or turn.action == "utter_acute_danger":
+            parse[vocabulary.DANGER_RULE_KEY] = turn.danger_rule or vocabulary.RULE_PATTERN
         events.append(UserUttered(turn.text, intent=intent, parse_data=parse, input_channel="fagchat", timestamp=t))
         events.append(ActionExecuted(turn.action, policy="RulePolicy", confidence=1.0, timestamp=t + 1))
         custom = (

@@ -127,3 +127,48 @@ def test_unsure_model_on_a_general_question_does_not_raise_the_alarm(danger):
     )
     assert danger.override_intent(m) is None
     assert m.get("intent")["name"] == "nlu_fallback"
+
+
+ROUTINE = frozenset({"duty_to_report", "restraining_order"})
+
+
+def test_a_routine_question_the_model_is_sure_of_outweighs_a_hit_on_content_alone(danger):
+    text = "far har nu truet mor med en kniv. skal vi underrette kommunen?"
+    assert danger.is_acute_danger(text)
+    m = message(text, "duty_to_report", [("duty_to_report", 0.95), ("acute_danger", 0.02)])
+    assert danger.override_intent(m, routine=ROUTINE) == "meaning_veto"
+    assert m.get("intent")["name"] == "duty_to_report"
+
+
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("far har slået mor lige nu. hvornår skal vi underrette?", "duty_to_report"),  # an explicit now
+        ("far smadrer ting derhjemme. hvornår skal vi underrette?", "duty_to_report"),  # present by its wording
+        ("han står med en kniv i opgangen", "restraining_order"),
+        ("far har nu truet mor med en kniv. skal vi underrette kommunen?", "greet"),  # no article: never outweighs
+    ],
+)
+def test_no_model_outweighs_danger_in_the_present_or_with_a_social_intent(danger, text, intent):
+    m = message(text, intent, [(intent, 0.99), ("acute_danger", 0.005)])
+    assert danger.override_intent(m, routine=ROUTINE) == "pattern"
+    assert m.get("intent")["name"] == "acute_danger"
+
+
+def test_a_hit_stands_when_the_model_is_merely_fairly_sure_of_a_routine_question(danger):
+    text = "far har nu truet mor med en kniv. skal vi underrette kommunen?"
+    m = message(text, "duty_to_report", [("duty_to_report", 0.8), ("acute_danger", 0.1)])
+    assert danger.override_intent(m, routine=ROUTINE) == "pattern"
+
+
+def test_the_component_knows_the_intents_with_an_article(danger):
+    detector = danger.AcuteDangerDetector({"fallback_threshold": 0.4})
+    assert {"duty_to_report", "safety", "restraining_order"} <= detector.routine
+    assert not {"greet", "acute_danger", "nlu_fallback"} & detector.routine
+
+
+def test_a_model_all_but_certain_of_danger_is_not_demoted_by_a_past_marker(danger):
+    text = "hun har lige set ham i venteværelset, han har tidligere forsøgt at kvæle hende"
+    m = message(text, "acute_danger", [("acute_danger", 0.99), ("restraining_order", 0.005)])
+    assert danger.override_intent(m) in (None, "pattern")
+    assert m.get("intent")["name"] == "acute_danger"

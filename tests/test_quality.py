@@ -14,10 +14,18 @@ from fagchat.nlu.testsets import (
 
 MIN_TOP1, MIN_TOP3 = 0.90, 0.97
 # The blind sets are gated at their recorded figures (README: measured quality) where
-# they fall short of the targets, so they can only get better. heldout_blind was 0.906
-# before the seven new intents (issue 11) took some of its questions; 8 of its labels
-# moved to them (tests/data/blind/README.md) and it measured 0.891 / 0.957 after.
-BLIND_GATES = {"heldout_blind": (0.89, 0.95), "heldout_topics_blind": (0.75, 0.91)}
+# they fall short of the targets, so they can only get better. heldout_blind meets the
+# targets since the development round of 2026-11-30 (0.902 / 0.973), so it is gated at
+# them; the new-topic set measured 0.762 / 0.929.
+BLIND_GATES = {"heldout_topics_blind": (0.76, 0.92)}
+# The sizes the sets were written to: a truncated file fails here, not as a better score.
+MIN_SIZE = {
+    "heldout_blind": 256,
+    "heldout_topics_blind": 84,
+    "heldout_dev": 230,
+    "heldout_topics_dev": 100,
+    "heldout_dev6": 170,
+}
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +38,8 @@ def parser() -> Parser:
 def test_heldout_routing_meets_the_gates(parser, name):
     path, blind = HELDOUT_SETS[name]
     questions = read_questions(path)
-    # The sets of the seven new topics are smaller (84 and 100); the others hold 230+.
     count = len(questions)  # only the count: a blind set's questions are never shown
-    assert count >= (80 if "topics" in name else 200), count
+    assert count >= MIN_SIZE[name], count
     result = routing(parser, questions)
     print(f"\n{name}: top-1 {result.top1:.3f}, top-3 {result.top3:.3f} on {result.total} questions")
     min_top1, min_top3 = BLIND_GATES.get(name, (MIN_TOP1, MIN_TOP3))

@@ -7,12 +7,15 @@ from urllib.parse import quote
 
 import pytest
 
+from fagchat import vocabulary
 from fagchat.staff import schema
+from tests import staff_sample as sample
 from tests.test_staff_support import (
     DAY,
     NOW,
     Staff,
     rows,
+    seed,
 )
 
 _ROW = re.compile(r'href="/conversation/\?id=([^"]+)"')
@@ -131,6 +134,20 @@ def test_conversation_shows_messages_readings_answers_and_feedback(seeded_staff,
 def test_conversation_marks_acute_danger_and_handover(seeded_staff):
     text = seeded_staff.get("/conversation/?id=c-acute").text
     assert "Svar om akut fare" in text and "Akut fare (regel)" in text and "Henvisning" in text
+
+
+def test_a_danger_signal_weighed_as_a_routine_question_is_named_so(staff, db_url):
+    vetoed = sample.Turn(
+        "han truede hende med kniv sidste år, hvornår skal vi underrette?",
+        "duty_to_report",
+        0.93,
+        article="duty_to_report",
+        danger_rule=vocabulary.RULE_MEANING_VETO,
+    )
+    seed(db_url, [("c-veto", [vetoed], NOW - DAY)])
+    assert staff.login().status == 303
+    text = staff.get("/conversation/?id=c-veto").text
+    assert "Faresignal vejet som rutinespørgsmål" in text and "Akut fare (regel)" not in text
 
 
 def test_stored_text_is_redacted(seeded_staff):

@@ -6,7 +6,7 @@ cross-validation than DIET (figures in the README), trains in seconds instead of
 minutes, and gives calibrated probabilities, which the FallbackClassifier's threshold
 and the did-you-mean buttons rely on.
 
-The text is folded first (lowercase, æ→ae, ø→oe, å→aa, accents off; `danger.fold`), so
+The text is folded first (lowercase, æ→ae, ø→oe, å→aa, accents off; `danger_patterns.fold`), so
 "hvornaar" and "hvornår" are the same word. Character n-grams within word boundaries
 carry typos and inflections; word uni- and bigrams carry the phrases.
 
@@ -41,7 +41,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from fagchat.nlu.component import FromConfig
-from fagchat.nlu.danger import fold
+from fagchat.nlu.danger_patterns import fold
 from fagchat.nlu.question import question_part
 from fagchat.nlu.sentence_featurizer import sentence_features
 

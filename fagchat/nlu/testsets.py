@@ -34,6 +34,7 @@ HELDOUT_SETS: Dict[str, Tuple[Path, bool]] = {
     "heldout_topics_blind": (DATA / "blind" / "heldout_topics.tsv", True),
     "heldout_dev": (DATA / "heldout_dev.yml", False),
     "heldout_topics_dev": (DATA / "heldout_topics_dev.tsv", False),
+    "heldout_dev6": (DATA / "heldout_dev6.tsv", False),
 }
 # name -> (file, blind?); a name starting with "danger" must get 112, "lookalikes" must not.
 SAFETY_SETS: Dict[str, Tuple[Path, bool]] = {
@@ -49,6 +50,8 @@ SAFETY_SETS: Dict[str, Tuple[Path, bool]] = {
     "lookalikes_dev4": (DATA / "safety_lookalikes_dev4.txt", False),
     "danger_dev5": (DATA / "safety_danger_dev5.txt", False),
     "lookalikes_dev5": (DATA / "safety_lookalikes_dev5.txt", False),
+    "danger_dev6": (DATA / "safety_danger_dev6.txt", False),
+    "lookalikes_dev6": (DATA / "safety_lookalikes_dev6.txt", False),
 }
 _ANNOTATION = re.compile(r"\[([^\]]+)\]\{[^}]*\}|\[([^\]]+)\]\([^)]*\)")
 

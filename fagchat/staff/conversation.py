@@ -39,7 +39,9 @@ def entries(rows: List[Any], articles: Dict[str, Any], reviews: Dict[int, Any]) 
                     "intent": intent.get("name"),
                     "confidence": intent.get("confidence"),
                     "ranking": ranking,
-                    "danger_rule": parse.get("acute_danger_rule"),
+                    # 112 by the danger layer, or a danger signal it weighed as routine
+                    "danger_alarm": parse.get(v.DANGER_RULE_KEY) in v.DANGER_ALARM_RULES,
+                    "danger_weighed": parse.get(v.DANGER_RULE_KEY) in (v.RULE_GENERAL_QUESTION, v.RULE_MEANING_VETO),
                     "review": reviews.get(row.id),
                 }
             )
