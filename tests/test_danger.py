@@ -43,6 +43,15 @@ def danger():
         "en elev, hvis mor har hemmelig adresse: faren har taget drengen fra skolen og skriver hun aldrig ser drengen igen",
         # a denial does not hide what else is said
         "han har aldrig været voldelig før, men nu slår han hende",
+        # the time of day written out; a few minutes ago; climbing in; still in the house
+        "han skriver at han kommer med kniven kl. 14. klokken er 13.40, skal jeg underrette?",
+        "hun kom ind for et kvarter siden med blod på armen, han overfaldt hende. skal det i loggen?",
+        "hun siger han er ved at klatre over hegnet og hun er alene hjemme",
+        "hun er lige blevet slået, og han stadig er i huset",
+        # 'har': the child right after it; a threat to end it tonight
+        "hendes eks holder hendes baby og truer med at smide den ud",
+        "han har låst hende og ungerne inde og taget telefonerne",
+        "han blokerer hele døren og vil ikke lade hende gå",
     ],
 )
 def test_danger_now_is_detected(text, danger):
@@ -74,10 +83,31 @@ def test_danger_now_is_detected(text, danger):
         "naboen truede hende, men han er nu sat ud og fraflyttet. hvad kan vi gøre som udlejer?",
         "han har stalket sin ex, men har aldrig været voldelig, og nu vil han have hjælp til at stoppe",
         "far står nogle gange ved skolen og kigger. hvad skal jeg gøre efter reglerne?",
+        # the client sits with the writer; charged and safe; no threats; a door smashed weeks ago
+        "hun bliver fulgt efter hver weekend. hun sidder her sammen med mig og har det ok, hvad gør jeg?",
+        "han truede med at sende billeder, men han er sigtet og hun har det bedre nu. skal klassen vide det?",
+        "lige nu sidder jeg med en sag med 300 mails, ingen trusler, rækker det til 265?",
+        "hun fik smadret sin hoveddør for tre uger siden, kan hun få en anden bolig?",
+        # 'har ... datteren' further apart is no child taken; a risk compound; 'hvad nu?'
+        "jeg sidder med en mor lige nu, eksen har lagt en app på datterens telefon, hvor anmelder hun?",
+        "skriver opgave om selvmordsrisiko hos stalkingofre, hvor finder jeg danske tal?",
+        "far har truet personalet på fb, hvad nu",
     ],
 )
 def test_general_or_past_questions_are_not_acute(text, danger):
     assert not danger.is_acute_danger(text)
+
+
+def test_no_pattern_lost_a_quantifier_to_an_f_string():
+    # In an rf-string "{0,2}" is a Python tuple and becomes the text "(0, 2)": the quantifier
+    # must be written "{{0,2}}" there. Such a pattern silently never matches.
+    import re
+
+    from fagchat.nlu import danger_patterns
+
+    groups = [danger_patterns.DANGER, danger_patterns.DANGER_NOW, danger_patterns.NEEDS_NOW]
+    broken = [p.pattern[:60] for group in groups for p in group if re.search(r"\(\d+, \d+\)", p.pattern)]
+    assert not broken
 
 
 def test_fold_handles_danish_letters_and_punctuation(danger):
@@ -111,6 +141,24 @@ def test_model_false_alarm_on_a_general_question_is_demoted(danger):
     m = message("hvad gør man ved trusler generelt", "acute_danger", [("acute_danger", 0.6), ("safety", 0.55)])
     assert danger.override_intent(m) == "general_question"
     assert m.get("intent")["name"] == "safety"
+
+
+@pytest.mark.parametrize("confidence, demoted", [(0.6, True), (0.8, False)])
+def test_a_question_about_the_log_outweighs_the_model_only_when_it_is_unsure(danger, confidence, demoted):
+    # Only words case stories of danger use too (the log, an earlier event): the model's
+    # acute_danger stands from FAIRLY_SURE on, where a textbook wording needs CONFIDENT.
+    text = "eksen var voldelig sidste år, og i dag har han fulgt efter hende hertil. skal det i logskemaet?"
+    assert danger.general_signal(text) == danger.WEAKLY_GENERAL
+    m = message(text, "acute_danger", [("acute_danger", confidence), ("documentation", 0.1)])
+    assert (danger.override_intent(m) == "general_question") is demoted
+    assert (m.get("intent")["name"] != "acute_danger") is demoted
+
+
+def test_a_textbook_wording_outweighs_a_fairly_sure_model(danger):
+    text = "hvad er typiske tegn på at en stalker bliver farlig"
+    assert danger.general_signal(text) == danger.PLAINLY_GENERAL
+    m = message(text, "acute_danger", [("acute_danger", 0.9), ("risk_assessment", 0.08)])
+    assert danger.override_intent(m) == "general_question"
 
 
 def test_confident_ordinary_intent_is_left_alone(danger):
