@@ -52,6 +52,11 @@ def danger():
         "hendes eks holder hendes baby og truer med at smide den ud",
         "han har låst hende og ungerne inde og taget telefonerne",
         "han blokerer hele døren og vil ikke lade hende gå",
+        # leaving the country with the child today; "generelt" with the danger in the present
+        "far har skrevet at han henter hende i frikvarteret og at de skal rejse langt væk i dag",
+        "generelt spørgsmål: voldsudøveren er inde i boligen og har låst døren, hvad gør jeg?",
+        # the writer sees it happen
+        "hvordan forholder man sig når en kollega bliver holdt fast af sin eks? vi kan se det fra vinduet",
     ],
 )
 def test_danger_now_is_detected(text, danger):
@@ -91,7 +96,8 @@ def test_danger_now_is_detected(text, danger):
         # 'har ... datteren' further apart is no child taken; a risk compound; 'hvad nu?'
         "jeg sidder med en mor lige nu, eksen har lagt en app på datterens telefon, hvor anmelder hun?",
         "skriver opgave om selvmordsrisiko hos stalkingofre, hvor finder jeg danske tal?",
-        "far har truet personalet på fb, hvad nu",
+        "far har truet personalet på fb, hvad gør vi",
+        "far har truet en pædagog, hvad nu",
     ],
 )
 def test_general_or_past_questions_are_not_acute(text, danger):

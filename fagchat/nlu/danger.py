@@ -36,6 +36,7 @@ from fagchat.nlu.danger_patterns import (
     DANGER_NOW,
     DENIED,
     GENERAL,
+    GENERALLY,
     HABITUAL,
     HYPOTHETICAL,
     NEEDS_NOW,
@@ -73,7 +74,7 @@ def general_signal(text: str) -> int:
         return PLAINLY_GENERAL
     if NOW.search(folded):
         return NOT_GENERAL
-    if TEXTBOOK.search(folded) or HYPOTHETICAL.search(folded):
+    if TEXTBOOK.search(folded) or HYPOTHETICAL.search(folded) or (GENERALLY.search(folded) and not present):
         return PLAINLY_GENERAL
     # A habit with no weapon, threat on life or violence in it ("står nogle gange ved skolen").
     if HABITUAL.search(folded) and not any(p.search(folded) for p in DANGER):

@@ -82,7 +82,8 @@ DANGER_NOW = [
         |\b(?:han|eksen|udoeveren|stalkeren|manden|faren|faderen)\ (?:\w+\ )?proever\ at\ komme\ (?:ind|forbi)
         |(?:aabne|aabner|river\ i|rive\ i|hiver\ i)\ (?:\w+\ ){{0,2}}(?:(?:hoved)?doer\w*|vindue\w*)|nae?gter\ at\ gaa|er\ her\b
         |(?:gaar|gar|loeber|kommer)\ (?:han\ |hun\ |de\ )?(?:op|hen)\ (?:mod|til|ad)\ (?:\w+\ ){{0,2}}(?:hoved)?(?:doer\w*|{LOCATION})
-        |kommer\ (?:han|hun|de)\ ind\b)"""),
+        |kommer\ (?:han|hun|de)\ ind\b
+        |(?:rejse|koere|flygte|tage)\ (?:\w+\ ){{0,2}}langt\ vaek\ (?:i\ dag|nu|i\ aften|i\ nat)|(?:ud\ af|forlade)\ landet\ (?:i\ dag|nu|i\ aften|i\ nat))"""),
     _p(rf"""\b(?:staar|star|staa|sidder|venter|holder|lurer|kigger|parkeret|haenger|raaber|gaar\ rundt)\ (?:\w+\ ){{0,4}}
         (?:uden\ ?for|udenfor|foran|ved|i|paa|nede\ i|oppe\ i|ude\ i|ude\ paa|bag|ind\ i|inde\ i|ud\ for)\ (?:\w+\ ){{0,2}}{LOCATION}"""),
     _p(
@@ -111,12 +112,15 @@ DANGER_NOW = [
         r"\b(?:har|med|holder|peger\ med)\ (?:\w+\ )?(?:kniv\w*|pistol\w*|vaa?ben\w*|gevae?r\w*|oekse\w*)\ (?:fremme|i\ haanden|mod)\b"
     ),
 ]
+# "generelt": a general question, unless the danger it describes is in the present
+# ("Generelt spørgsmål: … han er inde i boligen og har låst døren").
+GENERALLY = _p(r"\bgenerel\w*")
 # Explicit signs that it is happening now (or is about to).
 NOW = _p(r"""\b(?:lige\ nu|netop\ nu|i\ det(?:te|\ her)\ oe?jeblik|for\ et\ (?:oe?jeblik|kvarter)\ siden|et\ kvarters\ tid|her\ til\ aften|klokken\ er\ \d+|(?:tager|svarer)\ ikke\ (?:sin\ |hendes\ |hans\ )?telefon\w*|lige\ (?:er\ )?blevet|herude|derude|her\ nu|er\ her|i\ nat|i\ aften|lige\ (?:bag|udenfor|uden|kommet|sendt|ringet|her)
     |(?:han|hun|de|nogen|udoeveren|stalkeren|eksen|exen|manden|faren|ekskaeresten)\ er\ ved\ at|proever\ at|prover\ at|forsoeger\ at|paa\ vej|(?<!naar\ hun\ er\ )(?<!naar\ han\ er\ )(?<!naar\ jeg\ er\ )alene\ hjemme|jeg\ er\ (?:saa\ |meget\ |virkelig\ )?bange(?!\ for)|svarer\ ikke|minutter\ siden|(?:er|sidder|var|stadig|nu|lige)\ i\ telefonen|i\ telefonen\ (?:med|nu|lige)|sagt\ i\ telefonen
     |sidder\ her|bag\ mig|bloeder|bloder|kan\ ikke\ komme\ (?:ud|af\ med)|med\ det\ samme|skynd|kom\ nu
     |de\ sidste\ \w+\ min\w*|(?:\d+|et|to|tre|fem|par)\ min\w*\ siden|forbindelsen\ (?:blev\ |bliver\ )?afbrudt|nu\ uanset\ hvad|kommer\ og\ henter\ (?:\w+\ ){0,3}nu|lige\ har\ set\ (?:ham|hende|eksen|udoeveren|stalkeren|manden)|lige\ (?:gaaet|koert|trykket|taget)|netop\ (?:koert|kommet|gaaet|ringet|skrevet|sendt|set)|ikke\ kan\ komme\ (?:ud|vaek|fri)|(?:har|er)\ lige\ (?:kommet|dukket|tjekket|parkeret|ankommet|fundet|opdaget|ringet|truet|set\ ham)
-    |naar\ som\ helst|om\ (?:en\ halv\ time|en\ time|et\ kvarter|\w+\ minutter|\w+\ timer|\d+\ min\w*|lidt))\b
+    |naar\ som\ helst|(?:vi|jeg|hun|han)\ kan\ (?:lige\ )?se\ (?:ham|hende|dem|bilen|det\ fra)|om\ (?:en\ halv\ time|en\ time|et\ kvarter|\w+\ minutter|\w+\ timer|\d+\ min\w*|lidt))\b
     |^(?:hjaelp|hjelp|hjalp)\b""")
 # Hypothetical framing: only an explicit "now" makes such a message acute.
 # "ikke akut", "ingen fare": the writer says it is not an emergency.
@@ -128,7 +132,7 @@ HYPOTHETICAL = _p(r"""\bhver\ anden\ (?:dag|uge|weekend|gang)\b|\bhver\ (?:dag|m
     |\bpaa\ et\ tidspunkt\b|\bfrygter\b|\bbange\ for\ at\b|\bi\ fremtiden\b""")
 # Words that only general questions use; they outweigh every sign of "now".
 TEXTBOOK = _p(
-    r"\b(?:typisk\w*|hvor\ mange|generelt|tegn\ paa|i\ almindelighed|statistik\w*|forskellen\ paa|straffen\ for|i\ stil\ med"
+    r"\b(?:typisk\w*|hvor\ mange|tegn\ paa|i\ almindelighed|statistik\w*|forskellen\ paa|straffen\ for|i\ stil\ med"
     r"|hvilke\ tegn|advarselstegn\w*|rollespil\w*|drejebog\w*|oevelse\w*|oevelsen|temadag\w*|kursist\w*|undervis\w*|beredskabsplan\w*)\b"
 )
 # The danger is over for now: the police took the perpetrator away.
@@ -154,7 +158,8 @@ GENERAL = _p(r"""(?:^|,\ )(?:hvordan|hvornaar|hvornar|hvilke|hvilken|hvem|findes
     |\b(?:generelt|typisk|normalt|almindelig\w*|alvorlig\w*|i\ tilfaelde|risikovurd\w*|vurder\w*
     |notere\w*|journal\w*|dokumenter\w*|logskema\w*|skaermbille\w*|screenshot\w*|bevis\w*|kursus|kurser|uddann\w*|statistik\w*|paragraf\w*
     |straffelov\w*|straf\w*|anmeld\w*|bange\ for|frygter|logbog\w*|\w*risiko\w*|underretning\w*|bange\ for|frygter|utryg\w*|bekymr\w*|nervoes|har\ fortalt|fortalt\ om|spoerg\w*|spurgt|sparring
-    |raad\ om|henvis\w*|undervisning|oplaeg|forebygg\w*|sikkerhedsplan\w*|efterreaktion\w*)\b""")
+    |raad\ om|henvis\w*|undervisning|oplaeg|forebygg\w*|sikkerhedsplan\w*|efterreaktion\w*
+    |paa\ (?:fb|facebook|snap\w*|instagram|tiktok|nettet|sociale\ medier|messenger))\b""")
 PAST = _p(r"""\b(?:sidste\ (?:aar|maaned|uge|sommer|vinter)|i\ fjor|tidligere|engang|dengang|for\ (?:\w+\ ){1,3}(?:aar|maaneder|maaned|uger|uge|stykke\ tid)\ siden|et\ stykke\ tid|loesladt|fik\ en\ dom|i\ flere\ (?:maaneder|uger|aar)|varetaegt\w*|faengsl\w*|sidder\ inde|i\ (?:19|20)\d\d
     |i\ (?:foraaret|efteraaret|sommer|vinter|januar|februar|marts|april|maj|juni|juli|august|september|oktober|november|december))\b""")
 
