@@ -1,6 +1,6 @@
 """Measured NLU quality: cross-validation, held-out routing, and the safety figures.
 
-    python -m fagchat.nlu.quality crossval [--folds 5] [--min-f1 0.89]
+    python -m fagchat.nlu.quality crossval [--folds 5] [--min-f1 0.90]
     python -m fagchat.nlu.quality heldout  [--model M] [--min-top1 0.90] [--min-top3 0.97]
     python -m fagchat.nlu.quality safety   [--model M] [--max-false-alarms 0.02]
 
@@ -188,7 +188,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args.add_argument("--out", type=Path, default=ROOT / "var" / "results")
     args.add_argument("--config", type=Path, default=ROOT / "config.yml")
     args.add_argument("--model", type=Path, default=None)
-    args.add_argument("--min-f1", type=float, default=0.89)  # 0.8996 with the 7 new intents (46 in all)
+    args.add_argument("--min-f1", type=float, default=0.90)  # the issue's gate; 0.903 measured (46 intents)
     args.add_argument("--min-top1", type=float, default=0.90)
     args.add_argument("--min-top3", type=float, default=0.97)
     args.add_argument("--max-false-alarms", type=float, default=0.02)
