@@ -57,6 +57,16 @@ def danger():
         "generelt spørgsmål: voldsudøveren er inde i boligen og har låst døren, hvad gør jeg?",
         # the writer sees it happen
         "hvordan forholder man sig når en kollega bliver holdt fast af sin eks? vi kan se det fra vinduet",
+        # held or hiding as she writes; "fundet dig"; a knife in his jacket; arson tonight
+        "min kæreste holder mig inde og har gemt min telefon, skriver fra en gammel tablet",
+        "hun har siddet gemt i vaskekælderen i en halv time, han går rundt i opgangen",
+        "eksen har sendt hende 'fundet dig' og et billede af hendes nye opgang",
+        "naboen siger at han har en kniv i jakken og er meget vred",
+        "hun siger han sætter ild til rækkehuset i nat",
+        # a child just taken; a child at the airport with the flight soon; on the phone with her
+        "far har lige hentet pigen i sfo'en mod aftalen og siger de aldrig kommer tilbage",
+        "drengen er med far i lufthavnen og flyet går om en time, mor har forældremyndigheden",
+        "jeg har hende i telefonen og hun græder, han har slået hende",
     ],
 )
 def test_danger_now_is_detected(text, danger):
@@ -98,6 +108,21 @@ def test_danger_now_is_detected(text, danger):
         "skriver opgave om selvmordsrisiko hos stalkingofre, hvor finder jeg danske tal?",
         "far har truet personalet på fb, hvad gør vi",
         "far har truet en pædagog, hvad nu",
+        # the writer's own routine in the present; not afraid; imagined; the law's word
+        "hun er her nu til en samtale og har det godt, hvordan søger hun om tilhold?",
+        "sidder med en anmelder på stationen, hun er rolig, hvad skal med i anmeldelsen?",
+        "jeg sidder lige nu med en journal om en kvinde der har været overvåget med gps, hvordan skriver jeg det?",
+        "hun er ikke bange, men hun er træt af hans beskeder. hvad kan jeg tilbyde?",
+        "forestil dig at en elev siger at far har en kniv derhjemme, hvad gør vi?",
+        "er det juridisk set vold, når han smadrer hendes telefon?",
+        "klienten sidder ved siden af mig og spørger om en voldsalarm",
+        "har du tal for selvmordstanker blandt ofre for stalking?",
+        # over: years ago written without å, no contact, the ban kept, safe at the shelter
+        "hun blev kvalt for 3 ar siden og har ingen kontakt med ham nu, skal jeg notere det?",
+        "min søster blev slået i julen, og han har overholdt tilholdet siden. skal hun flytte?",
+        "hun kom på krisecentret i nat og er i sikkerhed, hvad spørger jeg om i morgen?",
+        # "if ever" with "med det samme": a question about what to do, not a now
+        "hvis hendes eks nogensinde truer hende igen, skal hun så ringe med det samme?",
     ],
 )
 def test_general_or_past_questions_are_not_acute(text, danger):

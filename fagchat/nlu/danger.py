@@ -46,6 +46,7 @@ from fagchat.nlu.danger_patterns import (
     RESOLVED,
     TEXTBOOK,
     WEAK_NOW,
+    WRITER_PRESENT,
     fold,
 )
 
@@ -59,6 +60,11 @@ FALLBACK_INTENT = vocabulary.NLU_FALLBACK
 NOT_GENERAL, WEAKLY_GENERAL, PLAINLY_GENERAL = 0, 1, 2
 
 
+def cleared(text: str) -> str:
+    """The folded text without denials and without the writer's own routine (not signs of danger)."""
+    return WRITER_PRESENT.sub(" ", DENIED.sub(" ", fold(text)))
+
+
 def general_signal(text: str) -> int:
     """How plainly `text` is a general, past or hypothetical question with no sign of "now".
 
@@ -67,7 +73,7 @@ def general_signal(text: str) -> int:
     only words that case stories of danger use too: a question about documentation or
     the law, an event in the past, a habit. NOT_GENERAL: nothing of the kind, or a "now".
     """
-    folded = fold(text)
+    folded = cleared(text)
     present = any(p.search(folded) for p in DANGER_NOW)
     # As in is_acute_danger: the writer says it is not acute, or the police took him away.
     if NEGATED.search(folded) or (RESOLVED.search(folded) and not present):
@@ -91,7 +97,7 @@ def is_general_question(text: str) -> bool:
 
 def is_acute_danger(text: str) -> bool:
     """Whether `text` describes danger now (deterministic; used before any model)."""
-    folded = DENIED.sub(" ", fold(text))
+    folded = cleared(text)
     present = any(p.search(folded) for p in DANGER_NOW)
     content = any(p.search(folded) for p in DANGER)
     strong = present or content
@@ -104,7 +110,7 @@ def is_acute_danger(text: str) -> bool:
     now = bool(NOW.search(folded))
     if HYPOTHETICAL.search(folded):
         return now
-    if HABITUAL.search(folded) and not (now or content or WEAK_NOW.search(folded)):
+    if HABITUAL.search(folded) and not (now or content):
         return False
     past = PAST.search(folded)
     if now or present or (WEAK_NOW.search(folded) and not past):
@@ -131,7 +137,7 @@ def _routine_question(ranking: List[Dict[str, Any]], text: str, routine: FrozenS
     best = next((r for r in ranking if r.get(INTENT_NAME_KEY) != FALLBACK_INTENT), None)
     if not best or best.get(INTENT_NAME_KEY) not in routine or best.get("confidence", 0.0) < VETO:
         return None
-    folded = DENIED.sub(" ", fold(text))
+    folded = cleared(text)
     if NOW.search(folded) or any(p.search(folded) for p in DANGER_NOW):
         return None
     return best.get(INTENT_NAME_KEY)

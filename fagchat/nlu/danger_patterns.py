@@ -26,7 +26,7 @@ LOCATION = r"""(?:doer\w*|dor\b|dore\w*|dooren|vindue\w*|rude\w*|hus\w*|lejlighe
 DANGER = [
     # threats to kill, and threats on life
     _p(r"""\b(?:ihjel|draeb\w*|drab\b|myrd\w*|mord\b|doedstru\w*|dodstru\w*|ikke\ overlev\w*|skyde\w*|skyder|stikke\ \w+\ ned
-        |stikker\ (?:mig|hende|dig|ham|os)|kvael\w*|kvaler|kvalt\w*|kvalte|ikke\ (?:kan\ |kunne\ )?traekke\ vejret|om\ halsen|livet\ af\ (?:sig|mig)\ selv|braende\ \w+\ ned|brande\ \w+\ ned|paa\ livet|livet\ ud\ af|i\ live|den\ sidste\ dag
+        |stikker\ (?:mig|hende|dig|ham|os)|kvael\w*|kvaler|kvalt\w*|kvalte|ikke\ (?:kan\ |kunne\ )?traekke\ vejret|om\ halsen|livet\ af\ (?:sig|mig)\ selv|braende\ \w+\ ned|brande\ \w+\ ned|(?:saette|saetter|stikke|stikker|taende|taender)\ (?:\w+\ )?ild\b|paa\ livet|livet\ ud\ af|i\ live|den\ sidste\ dag
         |goere\ det\ af\ med|gjort\ det\ af\ med|afslutte\ det\ her|det\ ender\ i\ (?:dag|aften|nat)|(?:godnat|farvel)\ for\ sidste\ gang|aldrig\ (?:skal\ )?se\ (?:barnet|boernene|born|\w+\ (?:datter|soen|boern|barn))\ igen
         |(?:skal|vil|kommer\ til\ at)\ doe\b|doe\ i\ (?:dag|aften|nat)|i\ (?:dag|aften|nat)\ (?:doer|dor)\ \w+|goer\ \w+\ noget\ ved\ (?:dem|hende|ham|barnet|boernene|os))"""),
     # suicide, the victim's or the perpetrator's
@@ -65,11 +65,13 @@ NEEDS_NOW = [
         r"\b(?:foelger|folger|forfoelger|forfolger|forfulger|jagter|koerer|korer|koert|loeber|lober)\ (?:\w+\ ){0,3}(?:efter|bag)\b"
     ),
     _p(
-        r"\btru(?:er|ede|et|ende|sel)\b|\btrusl\w*|\bvold\w*|\bslaa\w*\b(?!\ op)|\bbange\b(?!\ for\ (?:hvad|hvornaar|hvordan|om|at))|\bangst\b"
+        r"\btru(?:er|ede|et|ende|sel)\b|\btrusl\w*|\bvold(?!salarm)\w*|\bslaa\w*\b(?!\ op)|\bbange\b(?!\ for\ (?:hvad|hvornaar|hvordan|om|at))|\bangst\b"
     ),
     # an ominous last word: acute when the message also says it is happening now
     _p(r"\bdet\ er\ for\ sent\b|\bsidste\ gang\ (?:du|i)\ hoerer\b"),
     _p(r"\bskrig\w*|\bskriger\b"),  # screams heard
+    # a child on the way out of the country
+    _p(r"\b(?:\w*lufthavn\w*|udlandet|ud\ af\ landet)\b"),
 ]
 # Danger that the wording itself places in the present: someone at the door, breaking
 # in, following. These need no "nu" to be acute.
@@ -105,6 +107,12 @@ DANGER_NOW = [
         r"\blader\ (?:mig|hende|ham|os|dem)\ ikke\ gaa\b|\bstillet\ sig\ (?:foran|i\ doer)|\bgemt\ (?:sig|mig)\b|\bgemmer\ (?:sig|mig)\b|\bhar\ fundet\ (?:hende|mig|os)\b|\bgaar\ (?:han|hun)\ ind\b|\b(?:han|hun)\ (?:stadig\ |fortsat\ )?er\ (?:stadig\ )?i\ (?:lejligheden|huset|hjemmet|boligen|opgangen|haven|kaelderen|entreen|gaarden|bygningen|stuen|koekkenet)\b|\bkoerer\ (?:\w+\ ){0,2}mod\ (?:graensen|lufthavnen|udlandet)\b|\bjeg\ kan\ se\ dig\b|\bhar\ (?:staaet|ventet|siddet)\ (?:\w+\ ){0,3}(?:siden\ (?:lukketid|i\ morges|kl\w*)|i\ (?:en|et|over\ en)\ (?:time|kvarter))\b"
         r"|\b(?:han|hun)\ er\ (?:paa|ved|foran|uden\ ?for)\ (?:min\ |hendes\ |vores\ |deres\ )?(?:trappe\w*|doer\w*|opgang\w*|altan\w*|matrikel\w*)\b"
     ),
+    # held or hidden as the message is written; found; seen outside; a weapon on him
+    _p(
+        r"\b(?:holder|spaerrer|laaser)\ (?:mig|os|hende|dem)\ inde\b|\b(?:siddet|sidder|ligger|staar)\ gemt\b|\bleder\ efter\ (?:mig|os)\b"
+        r"|\bfundet\ dig\b|\ber\ (?:lige\ |netop\ )?set\ (?:\w+\ ){0,3}(?:uden\ ?for|udenfor|foran)\b"
+        r"|\bhar\ (?:en\ |et\ )?(?:kniv|pistol|vaa?ben|gevae?r|oekse|hammer)\w*\ (?:i|paa|under)\ (?:jakke\w*|lomme\w*|taske\w*|haand\w*|baelte\w*|bukse\w*)"
+    ),
     _p(
         r"\bved\ (?:praecis\ )?hvor\ (?:jeg|hun|du|vi)\ er\b|\bventer\ (?:paa|til)\ (?:at\ )?(?:hun|han|jeg|hende|mig|du)\b|\bbakspejl\w*"
     ),
@@ -117,9 +125,9 @@ DANGER_NOW = [
 GENERALLY = _p(r"\bgenerel\w*")
 # Explicit signs that it is happening now (or is about to).
 NOW = _p(r"""\b(?:lige\ nu|netop\ nu|i\ det(?:te|\ her)\ oe?jeblik|for\ et\ (?:oe?jeblik|kvarter)\ siden|et\ kvarters\ tid|her\ til\ aften|klokken\ er\ \d+|(?:tager|svarer)\ ikke\ (?:sin\ |hendes\ |hans\ )?telefon\w*|lige\ (?:er\ )?blevet|herude|derude|her\ nu|er\ her|i\ nat|i\ aften|lige\ (?:bag|udenfor|uden|kommet|sendt|ringet|her)
-    |(?:han|hun|de|nogen|udoeveren|stalkeren|eksen|exen|manden|faren|ekskaeresten)\ er\ ved\ at|proever\ at|prover\ at|forsoeger\ at|paa\ vej|(?<!naar\ hun\ er\ )(?<!naar\ han\ er\ )(?<!naar\ jeg\ er\ )alene\ hjemme|jeg\ er\ (?:saa\ |meget\ |virkelig\ )?bange(?!\ for)|svarer\ ikke|minutter\ siden|(?:er|sidder|var|stadig|nu|lige)\ i\ telefonen|i\ telefonen\ (?:med|nu|lige)|sagt\ i\ telefonen
-    |sidder\ her|bag\ mig|bloeder|bloder|kan\ ikke\ komme\ (?:ud|af\ med)|med\ det\ samme|skynd|kom\ nu
-    |de\ sidste\ \w+\ min\w*|(?:\d+|et|to|tre|fem|par)\ min\w*\ siden|forbindelsen\ (?:blev\ |bliver\ )?afbrudt|nu\ uanset\ hvad|kommer\ og\ henter\ (?:\w+\ ){0,3}nu|lige\ har\ set\ (?:ham|hende|eksen|udoeveren|stalkeren|manden)|lige\ (?:gaaet|koert|trykket|taget)|netop\ (?:koert|kommet|gaaet|ringet|skrevet|sendt|set)|ikke\ kan\ komme\ (?:ud|vaek|fri)|(?:har|er)\ lige\ (?:kommet|dukket|tjekket|parkeret|ankommet|fundet|opdaget|ringet|truet|set\ ham)
+    |(?:han|hun|de|nogen|udoeveren|stalkeren|eksen|exen|manden|faren|ekskaeresten)\ er\ ved\ at|proever\ at|prover\ at|forsoeger\ at|paa\ vej|(?<!naar\ hun\ er\ )(?<!naar\ han\ er\ )(?<!naar\ jeg\ er\ )alene\ hjemme|jeg\ er\ (?:saa\ |meget\ |virkelig\ )?bange(?!\ for)|svarer\ ikke|minutter\ siden|(?:er|sidder|var|stadig|nu|lige|har\ (?:hende|ham))\ i\ telefonen|i\ telefonen\ (?:med|nu|lige)|sagt\ i\ telefonen
+    |sidder\ her|bag\ mig|bloeder|bloder|kan\ ikke\ komme\ (?:ud|af\ med)|skynd|kom\ nu
+    |de\ sidste\ \w+\ min\w*|(?:\d+|et|to|tre|fem|par)\ min\w*\ siden|forbindelsen\ (?:blev\ |bliver\ )?afbrudt|nu\ uanset\ hvad|kommer\ og\ henter\ (?:\w+\ ){0,3}nu|lige\ har\ set\ (?:ham|hende|eksen|udoeveren|stalkeren|manden)|lige\ (?:gaaet|koert|trykket|taget)|netop\ (?:koert|kommet|gaaet|ringet|skrevet|sendt|set)|ikke\ kan\ komme\ (?:ud|vaek|fri)|(?:har|er)\ lige\ (?:kommet|dukket|tjekket|parkeret|ankommet|fundet|opdaget|ringet|truet|set\ ham|hentet|taget)
     |naar\ som\ helst|(?:vi|jeg|hun|han)\ kan\ (?:lige\ )?se\ (?:ham|hende|dem|bilen|det\ fra)|om\ (?:en\ halv\ time|en\ time|et\ kvarter|\w+\ minutter|\w+\ timer|\d+\ min\w*|lidt))\b
     |^(?:hjaelp|hjelp|hjalp)\b""")
 # Hypothetical framing: only an explicit "now" makes such a message acute.
@@ -129,21 +137,32 @@ NEGATED = _p(
     r"|\bikke\ (?:\w+\ ){0,2}(?:sket|sker)\ (?:\w+\ ){0,2}(?:i\ dag|nu|noget\ nyt)\b"
 )
 HYPOTHETICAL = _p(r"""\bhver\ anden\ (?:dag|uge|weekend|gang)\b|\bhver\ (?:dag|morgen|aften|nat|uge|gang|weekend|mandag|tirsdag|onsdag|torsdag|fredag|loerdag|soendag)\b|\bhvert?\ (?:samvaer|weekend|besoeg|gang|maaned)\b|\bdagligt\b|(?:^|,\ )hvis\ (?:han|hun|de|den|det|der|jeg|du|vi|man|i|nogen|en|et|vedkommende|udoeveren|stalkeren|eksen|klienten|borgeren|patienten|barnet|faren|moren)\b|\bhvis\ der\b|\bhvad\ (?:\w+\ ){1,3}hvis\b|\bhvis\ (?:man|en\ |et\ |udoeveren|klienten|borgeren)|\ben\ dag\b
-    |\bpaa\ et\ tidspunkt\b|\bfrygter\b|\bbange\ for\ at\b|\bi\ fremtiden\b""")
+    |\bpaa\ et\ tidspunkt\b|\bfrygter\b|\bbange\ for\ at\b|\bi\ fremtiden\b|\bforestil\ (?:dig|jer)\b|\bhypotetisk\w*|\bteoretisk\w*|\bhvis\ (?:\w+\ ){0,4}nogensinde\b
+    |(?:^|,\ )hvis\ (?:min|mit|mine|hans|hendes|deres|vores|din|dit)\b""")
 # Words that only general questions use; they outweigh every sign of "now".
 TEXTBOOK = _p(
     r"\b(?:typisk\w*|hvor\ mange|tegn\ paa|i\ almindelighed|statistik\w*|forskellen\ paa|straffen\ for|i\ stil\ med"
-    r"|hvilke\ tegn|advarselstegn\w*|rollespil\w*|drejebog\w*|oevelse\w*|oevelsen|temadag\w*|kursist\w*|undervis\w*|beredskabsplan\w*)\b"
+    r"|hvilke\ tegn|advarselstegn\w*|juridisk\ set|taeller\ det\ som|tal\ (?:for|paa|om)|forskning\w*|undersoegelse\w*|rollespil\w*|drejebog\w*|oevelse\w*|oevelsen|temadag\w*|kursist\w*|undervis\w*|beredskabsplan\w*)\b"
 )
 # The danger is over for now: the police took the perpetrator away.
 RESOLVED = _p(
     r"\b(?:afson\w*|anholdt\w*|anholdelse\w*|arresten|sat\ ud|fraflytt\w*|udsat\ af\ boligen|detention\w*|grundlovsforhoer\w*|politiet\ (?:har\ )?(?:taget|hentet|koert)\ ham|(?:sidder|er)\ i\ faengsel|(?:stalkeren|udoeveren|eksen|manden|gerningsmanden)\ er\ doed|(?:er|blev|blevet)\ sigtet|(?:politiet|patruljen|betjentene)\ tog\ ham\ med"
-    r"|har\ det\ (?:ok|okay|fint|godt|bedre)|(?:hun|han|de|mor|moren|boernene)\ er\ i\ sikkerhed)\b"
+    r"|har\ det\ (?:ok|okay|fint|godt|bedre)|er\ i\ sikkerhed|har\ ingen\ kontakt|(?:er|virker)\ (?:helt\ )?rolig|har\ overholdt)\b"
 )
 # "har aldrig været voldelig": a denial is no sign of violence (removed before matching,
 # so that other words in the same message still count).
 DENIED = _p(
-    r"\b(?:aldrig|ikke)\ (?:\w+\ ){0,2}(?:voldelig\w*|truende|truet\ (?:\w+\ )?(?:med\ noget|nogen))\b|\bingen\ (?:trusl\w*|vold)\b"
+    r"\b(?:aldrig|ikke)\ (?:\w+\ ){0,2}(?:voldelig\w*|truende|truet\ (?:\w+\ )?(?:med\ noget|nogen))\b|\bingen\ (?:trusl\w*|vold)\b|\bikke\ (?:\w+\ )?bange\b|\btruer\ (?:\w+\ )?ikke\b"
+)
+# The writer's own routine in the present: sitting with the victim at the station, a client
+# at the writer's side or in for a talk, a case file open. Removed before matching like
+# DENIED, so "sidder lige nu med en journal" or "hun er her nu til samtale" is no sign of
+# now; anything else in the message (he stands outside, a knife) still counts.
+WRITER_PRESENT = _p(
+    r"\b(?:jeg\ |vi\ )?(?:sidder|staar|star)\ (?:\w+\ ){0,3}med\ (?:en\ |min\ |vores\ |hendes\ )?"
+    r"(?:anmelder\w*|forurettede|klient\w*|borger\w*|patient\w*|beboer\w*|offer\w*|journal\w*|sag\w*|logskema\w*|akt\w*|papir\w*|underretning\w*)\b"
+    r"|\b(?:hun|han|klienten|borgeren|patienten|kvinden|moren|faren|forurettede|anmelder\w*|beboeren)\ (?:er|sidder)\ (?:her\ |hos\ (?:mig|os)\ )?(?:nu\ )?"
+    r"(?:til\ (?:\w+\ )?(?:samtale|moede|kontrol|konsultation|besoeg|aftale)\w*|ved\ siden\ af\ mig)\b"
 )
 # A habit, not an event: "står nogle gange ved skolen". With no sign of now and no
 # danger content (weapons, threats on life, violence), a habit is not acute.
@@ -160,8 +179,8 @@ GENERAL = _p(r"""(?:^|,\ )(?:hvordan|hvornaar|hvornar|hvilke|hvilken|hvem|findes
     |straffelov\w*|straf\w*|anmeld\w*|bange\ for|frygter|logbog\w*|\w*risiko\w*|underretning\w*|bange\ for|frygter|utryg\w*|bekymr\w*|nervoes|har\ fortalt|fortalt\ om|spoerg\w*|spurgt|sparring
     |raad\ om|henvis\w*|undervisning|oplaeg|forebygg\w*|sikkerhedsplan\w*|efterreaktion\w*
     |paa\ (?:fb|facebook|snap\w*|instagram|tiktok|nettet|sociale\ medier|messenger))\b""")
-PAST = _p(r"""\b(?:sidste\ (?:aar|maaned|uge|sommer|vinter)|i\ fjor|tidligere|engang|dengang|for\ (?:\w+\ ){1,3}(?:aar|maaneder|maaned|uger|uge|stykke\ tid)\ siden|et\ stykke\ tid|loesladt|fik\ en\ dom|i\ flere\ (?:maaneder|uger|aar)|varetaegt\w*|faengsl\w*|sidder\ inde|i\ (?:19|20)\d\d
-    |i\ (?:foraaret|efteraaret|sommer|vinter|januar|februar|marts|april|maj|juni|juli|august|september|oktober|november|december))\b""")
+PAST = _p(r"""\b(?:sidste\ (?:aar|maaned|uge|sommer|vinter)|i\ fjor|tidligere|engang|dengang|for\ (?:\w+\ ){1,3}(?:aar|ar|maaneder|maaned|uger|uge|stykke\ tid)\ siden|et\ stykke\ tid|loesladt|fik\ en\ dom|i\ flere\ (?:maaneder|uger|aar)|varetaegt\w*|faengsl\w*|sidder\ inde|i\ (?:19|20)\d\d
+    |i\ (?:julen|paasken|\w+ferien|foraaret|efteraaret|sommer|vinter|januar|februar|marts|april|maj|juni|juli|august|september|oktober|november|december))\b""")
 
 
 def fold(text: str) -> str:

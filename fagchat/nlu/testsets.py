@@ -54,6 +54,8 @@ SAFETY_SETS: Dict[str, Tuple[Path, bool]] = {
     "lookalikes_dev6": (DATA / "safety_lookalikes_dev6.txt", False),
     "danger_dev7": (DATA / "safety_danger_dev7.txt", False),
     "lookalikes_dev7": (DATA / "safety_lookalikes_dev7.txt", False),
+    "danger_dev8": (DATA / "safety_danger_dev8.txt", False),
+    "lookalikes_dev8": (DATA / "safety_lookalikes_dev8.txt", False),
 }
 _ANNOTATION = re.compile(r"\[([^\]]+)\]\{[^}]*\}|\[([^\]]+)\]\([^)]*\)")
 
