@@ -45,10 +45,12 @@ LOCAL_HTTP := FAGCHAT_STAFF_SECURE_COOKIE=$${FAGCHAT_STAFF_SECURE_COOKIE:-0}
 run: train ## Start Rasa, the action server and the web page; Ctrl-C stops all
 	$(LOCAL_HTTP) $(PY) -m fagchat.run.launcher
 
+# make test runs the conversation tests and the cross-validation by their commands, not by
+# their targets: those would validate the data and check the model again (about a minute).
 test: lint train browser-deps proxy-deps systemd-deps ## Lint, validate, train, pytest, conversation tests, cross-validation gate
 	$(PY) -m pytest
-	$(MAKE) --no-print-directory conversation-tests
-	$(MAKE) --no-print-directory crossval
+	$(CONVERSATION_TESTS)
+	$(CROSSVAL)
 
 lint: venv ## ruff: lint and format check (settings in pyproject.toml); `make format` fixes
 	$(BIN)/ruff check .
@@ -74,12 +76,15 @@ pytest: train browser-deps proxy-deps systemd-deps ## Only the pytest suite
 redaction-report: venv ## Redaction leaks per kind on generated messages, false positives on Danish text
 	$(PY) tests/redaction_report.py $(ARGS)
 
-conversation-tests: train ## Rasa conversation tests in tests/conversations
-	$(RASA) test core --stories tests/conversations --fail-on-prediction-errors \
+CONVERSATION_TESTS = $(RASA) test core --stories tests/conversations --fail-on-prediction-errors \
 	  --out var/results/core --model models/fagchat.tar.gz
+CROSSVAL = $(PY) -m fagchat.nlu.quality crossval --folds 5 --out var/results/crossval
+
+conversation-tests: train ## Rasa conversation tests in tests/conversations
+	$(CONVERSATION_TESTS)
 
 crossval: model validate ## 5-fold NLU cross-validation report; fails below macro-F1 0.90
-	$(PY) -m fagchat.nlu.quality crossval --folds 5 --out var/results/crossval
+	$(CROSSVAL)
 
 heldout: train ## Held-out routing (top-1, top-3) on the blind and development sets
 	$(PY) -m fagchat.nlu.quality heldout --out var/results

@@ -532,5 +532,8 @@ def test_cross_validation_runs_on_the_candidates_data(tmp_path):
     write_json(folder / "job.json", {"id": "k-cv", "folds": 2, "config": str(ROOT / "config.yml"), "root": str(ROOT)})
     found = training_job.crossval(training_job.Job(folder), data, folder / "crossval")
     assert found["folds"] == 2 and 0.0 <= found["macro_f1"] <= 1.0
+    # Every example was predicted once, by the model of the fold that did not train on it.
+    report = json.loads((folder / "crossval" / "intent_report.json").read_text())
+    assert {i: report[i]["support"] for i in chosen} == {i: 8 for i in chosen}
     gate = verdicts(figures(f1=found["macro_f1"] + 0.05), {**figures(), "crossval": found}, folds=2)["crossval"]
     assert gate.passed is False and "2 fold" in gate.why
