@@ -93,12 +93,13 @@ class CountingEncoder:
     """The real encoder, counting the texts it is asked to embed."""
 
     def __init__(self, encoder):
-        self.inner, self.texts = encoder, []
+        self.inner, self.texts, self.threads = encoder, [], []
         self.name, self.dimension = encoder.name, encoder.dimension
 
-    def encode(self, texts):
+    def encode(self, texts, threads=None):
         self.texts += list(texts)
-        return self.inner.encode(texts)
+        self.threads.append(threads)
+        return self.inner.encode(texts, threads)
 
 
 def test_chat_time_memory_keeps_recent_vectors_and_forgets_the_oldest(encoder):
@@ -119,3 +120,29 @@ def test_no_memory_without_asking(encoder):
     cache.encode(counting, ["hej"])
     cache.encode(counting, ["hej"])
     assert counting.texts == ["hej", "hej"]
+
+
+def test_training_embeds_with_the_training_threads_and_chat_with_the_chat_setting(
+    encoder, sentence_featurizer, tmp_path, monkeypatch
+):
+    """Training may use every core (nothing waits on one text); a chat message keeps the chat setting."""
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from fagchat import settings
+
+    monkeypatch.setenv("FAGCHAT_ENCODER_TRAIN_THREADS", "2")
+    monkeypatch.setattr(sentence_featurizer, "CACHE_PATH", tmp_path / "cache.sqlite")
+    settings.current.cache_clear()
+    try:
+        featurizer = sentence_featurizer.SentenceMeaningFeaturizer({}, None, None, None)
+        counting = CountingEncoder(encoder)
+        featurizer.encoder = counting
+        examples = [Message(data={"text": "hvad er stalking", "intent": "what_is_stalking"})]
+        featurizer.process_training_data(TrainingData(training_examples=examples))
+        featurizer.process([Message(data={"text": "hvad er et tilhold"})])
+    finally:
+        settings.current.cache_clear()
+    assert counting.threads == [2, None]
+    trained = sentence_featurizer.sentence_features(examples[0])[: encoder.dimension]
+    assert np.allclose(trained, encoder.encode(["hvad er stalking"], 1)[0], atol=1e-4)  # same vector either way

