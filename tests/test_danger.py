@@ -123,6 +123,11 @@ def test_danger_now_is_detected(text, danger):
         "hun kom på krisecentret i nat og er i sikkerhed, hvad spørger jeg om i morgen?",
         # "if ever" with "med det samme": a question about what to do, not a now
         "hvis hendes eks nogensinde truer hende igen, skal hun så ringe med det samme?",
+        # he always knows where she is (a habit); the last month; "tidl."; "nu også"
+        "hun siger at han altid ved hvor hun er, måske via en tracker. hvordan tjekker hun det?",
+        "han har dukket op ved hendes arbejde den sidste måned men har ikke truet, hvad kan vi gøre?",
+        "eksen har tidl. truet hende, men hun bor et nyt sted nu. hvordan bliver hun tryg?",
+        "hun er blevet forfulgt af eksen i to år og nu også af hans søster, kan I tage sagen?",
     ],
 )
 def test_general_or_past_questions_are_not_acute(text, danger):

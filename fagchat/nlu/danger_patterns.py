@@ -114,7 +114,7 @@ DANGER_NOW = [
         r"|\bhar\ (?:en\ |et\ )?(?:kniv|pistol|vaa?ben|gevae?r|oekse|hammer)\w*\ (?:i|paa|under)\ (?:jakke\w*|lomme\w*|taske\w*|haand\w*|baelte\w*|bukse\w*)"
     ),
     _p(
-        r"\bved\ (?:praecis\ )?hvor\ (?:jeg|hun|du|vi)\ er\b|\bventer\ (?:paa|til)\ (?:at\ )?(?:hun|han|jeg|hende|mig|du)\b|\bbakspejl\w*"
+        r"(?<!altid\ )\bved\ (?:praecis\ )?hvor\ (?:jeg|hun|du|vi)\ er\b|\bventer\ (?:paa|til)\ (?:at\ )?(?:hun|han|jeg|hende|mig|du)\b|\bbakspejl\w*"
     ),
     _p(
         r"\b(?:har|med|holder|peger\ med)\ (?:\w+\ )?(?:kniv\w*|pistol\w*|vaa?ben\w*|gevae?r\w*|oekse\w*)\ (?:fremme|i\ haanden|mod)\b"
@@ -152,7 +152,7 @@ RESOLVED = _p(
 # "har aldrig været voldelig": a denial is no sign of violence (removed before matching,
 # so that other words in the same message still count).
 DENIED = _p(
-    r"\b(?:aldrig|ikke)\ (?:\w+\ ){0,2}(?:voldelig\w*|truende|truet\ (?:\w+\ )?(?:med\ noget|nogen))\b|\bingen\ (?:trusl\w*|vold)\b|\bikke\ (?:\w+\ )?bange\b|\btruer\ (?:\w+\ )?ikke\b"
+    r"\b(?:aldrig|ikke)\ (?:\w+\ ){0,2}(?:voldelig\w*|truende|truet(?:\ (?:\w+\ )?(?:med\ noget|nogen))?)\b|\bingen\ (?:trusl\w*|vold)\b|\bikke\ (?:\w+\ )?bange\b|\btruer\ (?:\w+\ )?ikke\b"
 )
 # The writer's own routine in the present: sitting with the victim at the station, a client
 # at the writer's side or in for a talk, a case file open. Removed before matching like
@@ -167,10 +167,11 @@ WRITER_PRESENT = _p(
 # A habit, not an event: "står nogle gange ved skolen". With no sign of now and no
 # danger content (weapons, threats on life, violence), a habit is not acute.
 HABITUAL = _p(
-    r"\b(?:nogle\ gange|af\ og\ til|ind\ imellem|indimellem|tit|ofte|jaevnligt|gang\ paa\ gang|i\ perioder|efter\ skole(?:tid)?(?!\ i\ dag))\b"
+    r"\b(?:nogle\ gange|af\ og\ til|ind\ imellem|indimellem|tit|ofte|jaevnligt|gang\ paa\ gang|i\ perioder"
+    r"|(?:den|de)\ sidste\ (?:maaned\w*|mdr|md|uger?|tid)|efter\ skole(?:tid)?(?!\ i\ dag))\b"
 )
 # A bare "nu" counts too, except in "hvad kan politiet gøre nu" and the like.
-WEAK_NOW = _p(r"(?<!hvad\ )(?<!goere\ )(?<!gore\ )(?<!bruges\ )(?<!ske\ )(?<!som\ )\bnu\b")
+WEAK_NOW = _p(r"(?<!hvad\ )(?<!goere\ )(?<!gore\ )(?<!bruges\ )(?<!ske\ )(?<!som\ )\bnu\b(?!\ ogsaa)")
 # General, procedural or hypothetical questions, worries, and events in the past.
 GENERAL = _p(r"""(?:^|,\ )(?:hvordan|hvornaar|hvornar|hvilke|hvilken|hvem|findes|gaelder|har\ i|har\ man|kan(?!\ (?:i|du|nogen)\ hjaelpe)|skal\ (?:man|jeg|vi)|maa|boer|er
         |er\ det|er\ \w+\ (?:lige|en|et|altid)|hvad\ (?:er|betyder|siger|sker|kan\ (?:man|vi|politiet|jeg)|skal\ (?:man|vi)|goer\ (?:man|stalking|det)|gor\ man|boer))\b
@@ -179,7 +180,7 @@ GENERAL = _p(r"""(?:^|,\ )(?:hvordan|hvornaar|hvornar|hvilke|hvilken|hvem|findes
     |straffelov\w*|straf\w*|anmeld\w*|bange\ for|frygter|logbog\w*|\w*risiko\w*|underretning\w*|bange\ for|frygter|utryg\w*|bekymr\w*|nervoes|har\ fortalt|fortalt\ om|spoerg\w*|spurgt|sparring
     |raad\ om|henvis\w*|undervisning|oplaeg|forebygg\w*|sikkerhedsplan\w*|efterreaktion\w*
     |paa\ (?:fb|facebook|snap\w*|instagram|tiktok|nettet|sociale\ medier|messenger))\b""")
-PAST = _p(r"""\b(?:sidste\ (?:aar|maaned|uge|sommer|vinter)|i\ fjor|tidligere|engang|dengang|for\ (?:\w+\ ){1,3}(?:aar|ar|maaneder|maaned|uger|uge|stykke\ tid)\ siden|et\ stykke\ tid|loesladt|fik\ en\ dom|i\ flere\ (?:maaneder|uger|aar)|varetaegt\w*|faengsl\w*|sidder\ inde|i\ (?:19|20)\d\d
+PAST = _p(r"""\b(?:sidste\ (?:aar|maaned|uge|sommer|vinter)|i\ fjor|tidligere|tidl|engang|dengang|for\ (?:\w+\ ){1,3}(?:aar|ar|maaneder|maaned|uger|uge|stykke\ tid)\ siden|et\ stykke\ tid|loesladt|fik\ en\ dom|i\ flere\ (?:maaneder|uger|aar)|varetaegt\w*|faengsl\w*|sidder\ inde|i\ (?:19|20)\d\d
     |i\ (?:julen|paasken|\w+ferien|foraaret|efteraaret|sommer|vinter|januar|februar|marts|april|maj|juni|juli|august|september|oktober|november|december))\b""")
 
 

@@ -35,6 +35,7 @@ HELDOUT_SETS: Dict[str, Tuple[Path, bool]] = {
     "heldout_dev": (DATA / "heldout_dev.yml", False),
     "heldout_topics_dev": (DATA / "heldout_topics_dev.tsv", False),
     "heldout_dev6": (DATA / "heldout_dev6.tsv", False),
+    "heldout_dev8": (DATA / "heldout_dev8.tsv", False),
 }
 # name -> (file, blind?); a name starting with "danger" must get 112, "lookalikes" must not.
 SAFETY_SETS: Dict[str, Tuple[Path, bool]] = {
