@@ -16,7 +16,8 @@ MIN_TOP1, MIN_TOP3 = 0.90, 0.97
 # The blind sets are gated at this version's figures (README: measured quality) where
 # they fall short of the targets. heldout_blind met both targets after the dev6 round
 # (0.902 / 0.973); after the dev7 round it measured 0.910 / 0.965, so its top-3 falls
-# short again and is gated there. The new-topic set measured 0.762 / 0.940.
+# short again and is gated there. The new-topic set measured 0.762 / 0.940. The dev8 round
+# (danger layer only) left all four figures where they were.
 BLIND_GATES = {"heldout_blind": (0.90, 0.96), "heldout_topics_blind": (0.76, 0.94)}
 # The sizes the sets were written to: a truncated file fails here, not as a better score.
 MIN_SIZE = {
@@ -25,6 +26,7 @@ MIN_SIZE = {
     "heldout_dev": 230,
     "heldout_topics_dev": 100,
     "heldout_dev6": 170,
+    "heldout_dev8": 170,
 }
 
 
