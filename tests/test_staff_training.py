@@ -520,7 +520,7 @@ def test_a_failed_question_is_answered_after_training_in_the_staff_app(tmp_path)
 
 
 @pytest.mark.model
-def test_cross_validation_runs_on_the_candidates_data(tmp_path):
+def test_cross_validation_runs_on_the_candidates_data(tmp_path, capfd):
     """The cross-validation stage on a small copy of the data (2 folds): a macro-F1 the gate reads."""
     pairs = nlu.read_export(ROOT / "data" / "nlu.yml")
     chosen = [i for i in ("greet", "goodbye", "thank", "documentation")]
@@ -535,5 +535,9 @@ def test_cross_validation_runs_on_the_candidates_data(tmp_path):
     # Every example was predicted once, by the model of the fold that did not train on it.
     report = json.loads((folder / "crossval" / "intent_report.json").read_text())
     assert {i: report[i]["support"] for i in chosen} == {i: 8 for i in chosen}
+    # The cross-validation process says how far it got, and not what each example was
+    # parsed as: Rasa's debug events carry the text (they print unless configured).
+    printed = "".join(capfd.readouterr())
+    assert "crossval.done folds=2 predictions=32" in printed and "parse_data_text" not in printed
     gate = verdicts(figures(f1=found["macro_f1"] + 0.05), {**figures(), "crossval": found}, folds=2)["crossval"]
     assert gate.passed is False and "2 fold" in gate.why

@@ -74,7 +74,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if opts.folds < 2:
         args.error("--folds must be 2 or more")
     # Rasa's INFO lines per component and fold would bury the figures; ours say how far it got.
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Rasa's structlog events (one per parsed example, with its text, at debug level) are
+    # printed unless structlog is configured, which the rasa command does and we must too.
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
     logger.setLevel(logging.INFO)
     predicted = asyncio.run(cross_validate(opts.nlu, opts.config, opts.folds, opts.out))
     logger.info("crossval.done folds=%d predictions=%d", opts.folds, predicted)
