@@ -26,12 +26,14 @@ ACTION_SET_ROLE = "action_set_role"
 ACTION_DID_YOU_MEAN = "action_did_you_mean"
 ACTION_HANDOVER = "action_handover"
 ACTION_CHECK_RESULT = "action_stalking_check_result"
+ACTION_OFFER_AFTER_DANGER = "action_offer_after_danger"  # articles as buttons after the 112 answer
 ACTION_DEFAULT_FALLBACK = "action_default_fallback"  # Rasa's own
 ACTION_TWO_STAGE_FALLBACK = "action_two_stage_fallback"  # Rasa's own
 # Every action that means "the bot did not understand" (the staff app's fallback count).
 FALLBACK_ACTIONS = frozenset({ACTION_DID_YOU_MEAN, ACTION_DEFAULT_FALLBACK, ACTION_TWO_STAGE_FALLBACK})
 UTTER_ACUTE_DANGER = "utter_acute_danger"
 UTTER_SERVICE_UNAVAILABLE = "utter_service_unavailable"  # contact details; needs no action server
+UTTER_AFTER_DANGER = "utter_after_danger"  # the heading of the buttons after the 112 answer
 # The responses of "the bot did not understand" (did-you-mean, still unsure, default): the
 # chat channel counts answers with them as NLU fallbacks (fagchat/ops/metrics.py;
 # tests/test_metrics.py checks they are in the domain).
@@ -55,6 +57,13 @@ DANGER_ALARM_RULES = frozenset({RULE_PATTERN, RULE_UNSURE_CLASSIFIER})  # the st
 IN_DOMAIN = {
     "intents": (ACUTE_DANGER, OUT_OF_SCOPE, NONE_OF_THESE),
     "slots": (SLOT_ROLE, SLOT_ROLE_ASKED, SLOT_LAST_ARTICLE, SLOT_FEEDBACK),
-    "actions": (ACTION_ANSWER, ACTION_SET_ROLE, ACTION_DID_YOU_MEAN, ACTION_HANDOVER, ACTION_CHECK_RESULT),
-    "responses": (UTTER_ACUTE_DANGER, UTTER_SERVICE_UNAVAILABLE),
+    "actions": (
+        ACTION_ANSWER,
+        ACTION_SET_ROLE,
+        ACTION_DID_YOU_MEAN,
+        ACTION_HANDOVER,
+        ACTION_CHECK_RESULT,
+        ACTION_OFFER_AFTER_DANGER,
+    ),
+    "responses": (UTTER_ACUTE_DANGER, UTTER_SERVICE_UNAVAILABLE, UTTER_AFTER_DANGER),
 }

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 from rasa_sdk.events import SlotSet
 
+from actions.after_danger import ActionOfferAfterDanger
 from actions.answers import ActionAnswer, ActionSetRole
 from actions.check import CHECK_SLOTS, ActionStalkingCheckResult, assessment
 from actions.fallback import ActionDidYouMean
@@ -127,6 +128,38 @@ def test_second_fallback_in_a_row_hands_over_without_asking(dispatcher, domain):
     run(ActionDidYouMean(), dispatcher, tracker, domain)
     assert dispatcher.messages[0]["response"] == "utter_still_unsure"
     assert ActionDidYouMean().kb.contact.phone in dispatcher.messages[1]["text"]
+
+
+@pytest.mark.parametrize(
+    "ranking, offered",
+    [
+        # A routine question the patterns answered with 112: its article, one tap away.
+        (
+            [
+                {"name": "acute_danger", "confidence": 1.0},
+                {"name": "children_affected", "confidence": 0.6},
+                {"name": "nlu_fallback", "confidence": 0.4},
+                {"name": "check_stalking", "confidence": 0.25},
+                {"name": "documentation", "confidence": 0.21},
+            ],
+            ["/children_affected", "/check_stalking"],
+        ),
+        # A real emergency: the classifier saw nothing else with weight, nothing is offered.
+        ([{"name": "acute_danger", "confidence": 1.0}, {"name": "safety", "confidence": 0.19}], []),
+        # Only intents with something to show: no button for a greeting.
+        ([{"name": "acute_danger", "confidence": 1.0}, {"name": "greet", "confidence": 0.5}], []),
+    ],
+)
+def test_after_the_112_answer_the_likely_articles_are_offered_or_nothing(dispatcher, domain, ranking, offered):
+    tracker = make_tracker("acute_danger", ranking=ranking)
+    assert run(ActionOfferAfterDanger(), dispatcher, tracker, domain) == []
+    if offered:
+        (message,) = dispatcher.messages
+        assert message["response"] == "utter_after_danger"
+        assert [b["payload"] for b in message["buttons"]] == offered
+        assert all(b["title"] for b in message["buttons"])
+    else:
+        assert dispatcher.messages == []
 
 
 @pytest.mark.parametrize(

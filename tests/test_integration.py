@@ -50,12 +50,30 @@ def test_a_danish_conversation_from_greeting_to_goodbye(live_stack):
     assert "Tak for nu" in texts(say(rasa, me, "farvel"))
 
 
+def test_112_comes_first_and_then_the_article_the_question_may_have_been_about(live_stack):
+    rasa, me = live_stack.url("rasa"), sender()
+    # From heldout_dev6: the patterns answer 112, the classifier is all but sure of children_affected.
+    question = (
+        "laerer i 4 kl. en pige siger at hendes far staar udenfor skolen og vil tale med hende selvom mor "
+        "siger nej. hvordan paavirker det barnet at vaere midt i det"
+    )
+    answer = say(rasa, me, question)
+    assert answer[0]["text"].startswith(ACUTE_START)
+    offer = answer[-1]
+    assert offer["text"].startswith("Er ingen i fare lige nu?")
+    assert "/children_affected" in [b["payload"] for b in offer["buttons"]]
+    article = say(rasa, me, "/children_affected")
+    assert article[0]["custom"]["article"] == "children_affected"
+
+
 def test_acute_danger_is_answered_while_the_action_server_is_down(live_stack):
     rasa, me = live_stack.url("rasa"), sender()
     live_stack.stop_service("actions")
     try:
         danger = say(rasa, me, "min klient ringer og siger at han truer med at slå hende ihjel")
         assert danger[0]["text"].startswith(ACUTE_START)
+        # The offer after it needs the action server: it is left out, nothing else is said.
+        assert not any("Er ingen i fare" in m.get("text", "") for m in danger)
         # A knowledge answer needs the action server: the user gets the contact details instead.
         fallback = texts(say(rasa, me, "Hvad er stalking?"))
         assert "25 17 73 74" in fallback and "112" in fallback

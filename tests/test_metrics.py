@@ -15,8 +15,9 @@ from prometheus_client import generate_latest
 from rasa.shared.core.domain import Domain
 
 from fagchat import vocabulary
-from fagchat.channel.turns import Turns
+from fagchat.channel.turns import HOLDING, LATE, Turns
 from fagchat.ops import metrics
+from fagchat.stores.late_answers import LateAnswers, MemoryLateAnswers
 from fagchat.stores.lock_store import LockStoreUnavailable
 from fagchat.stores.tracker_store import TrackerStoreUnavailable
 from tests.helpers import free_port, wait_until
@@ -176,6 +177,59 @@ def test_a_slow_turn_counts_the_holding_answer_and_its_full_time(agent):
     assert changed == {"fagchat_messages_received_total": 1, "fagchat_holding_answers_total": 1}
     # Observed when the answer was ready (0.3 s), not when the holding answer went out.
     assert metrics.sample("fagchat_answer_latency_seconds_bucket", le="0.25") == slow_before
+
+
+class RecordingLateAnswers(MemoryLateAnswers):
+    """Late answers in memory, with an event set when one is kept."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kept = asyncio.Event()
+
+    def put(self, sender, messages):
+        super().put(sender, messages)
+        self.kept.set()
+
+
+@pytest.mark.parametrize("offer", [True, False])
+def test_a_slow_turn_sends_the_112_answer_at_once_and_the_rest_later(agent, offer):
+    """A slow action after the 112 answer never holds that answer back."""
+    danger = response_text(agent, vocabulary.UTTER_ACUTE_DANGER)
+    buttons = [{"title": "Logskema", "payload": "/documentation"}]
+
+    async def run():
+        release, late = asyncio.Event(), RecordingLateAnswers()
+
+        async def slow_offer(message):  # the 112 response, then an action server that hangs
+            await message.output_channel.send_text_with_buttons(message.sender_id, danger, buttons)
+            await release.wait()
+            if offer:
+                await message.output_channel.send_text_with_buttons(message.sender_id, "Tilbud", buttons)
+
+        async def quick(message):
+            await message.output_channel.send_text_message(message.sender_id, "Næste svar.")
+
+        turns = Turns(0.05, LateAnswers(late, "memory"))
+        first = await turns.handle(agent, slow_offer, SENDER, "hej", "fagchat")
+        release.set()
+        if offer:
+            await asyncio.wait_for(late.kept.wait(), timeout=10)
+        else:  # nothing more to keep: wait until the turn has ended instead
+            for _ in range(1000):
+                if metrics.sample("fagchat_answer_latency_seconds_count") > latency:
+                    break
+                await asyncio.sleep(0.01)
+        second = await turns.handle(agent, quick, SENDER, "hej", "fagchat")
+        return first, second, late
+
+    latency = metrics.sample("fagchat_answer_latency_seconds_count")
+    first, second, late = asyncio.run(run())
+    assert first[0]["text"] == danger and first[0]["buttons"] == buttons
+    assert first[1]["text"].startswith(HOLDING) and len(first) == 2
+    if offer:
+        assert [m["text"] for m in second] == [LATE, "Tilbud", "Næste svar."]
+    else:
+        assert [m["text"] for m in second] == ["Næste svar."] and not late.kept.is_set()
 
 
 # ---- staff logins ----------------------------------------------------------------------

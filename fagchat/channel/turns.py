@@ -1,9 +1,11 @@
 """One message's way through Rasa, and what the user sees when it is slow or fails.
 
 The processing runs as a task of its own. When it takes longer than the holding time the
-user gets a holding answer now and the real answer with the next message, whichever Rasa
-worker that reaches (fagchat/stores/late_answers.py); the task is never cancelled or
-repeated, so no action runs twice, and it keeps the conversation's lock until it is done.
+user gets what the bot has already said (the 112 answer needs no action server, so it is
+never held back by a slow one), a holding answer, and the rest with the next message,
+whichever Rasa worker that reaches (fagchat/stores/late_answers.py); the task is never
+cancelled or repeated, so no action runs twice, and it keeps the conversation's lock
+until it is done.
 When the bot produced nothing (the action server is down) or the message could not be
 stored (database or Redis down), the user gets the domain's contact details, which need no
 action server.
@@ -60,6 +62,7 @@ class Turn:
     """One message being processed, possibly longer than the holding time."""
 
     task: "asyncio.Future[Outcome]"
+    collector: CollectingOutputChannel  # what the bot has said so far, action by action
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -96,19 +99,23 @@ def fallback_text(agent: Any) -> str:
         return "Beklager, der skete en fejl. Ved akut fare: ring 112."
 
 
-def answer(agent: Any, sender: str, outcome: Outcome) -> List[Dict[str, Any]]:
-    """The messages for the user: the bot's, or a Danish explanation with contact details."""
+def answer(agent: Any, sender: str, outcome: Outcome, sent: int = 0) -> List[Dict[str, Any]]:
+    """The messages for the user: the bot's, or a Danish explanation with contact details.
+
+    `sent`: how many of the bot's messages went out already with the holding answer.
+    """
     if not outcome.stored:
         return [bot(sender, f"{NOT_STORED}\n\n{fallback_text(agent)}")]
     if not outcome.messages:
         logger.warning("chat.no_answer conversation=%s: sent contact details", conversation_ref(sender))
         return [bot(sender, fallback_text(agent))]
-    return outcome.messages
+    return merge_custom(outcome.messages[sent:])
 
 
-async def process(agent: Any, on_new_message: OnMessage, sender: str, text: str, channel: str) -> Outcome:
-    """Process one message; never raises: failures become an outcome."""
-    collector = CollectingOutputChannel()
+async def process(
+    agent: Any, on_new_message: OnMessage, sender: str, text: str, channel: str, collector: CollectingOutputChannel
+) -> Outcome:
+    """Process one message into `collector`; never raises: failures become an outcome."""
     try:
         text = await guard_command(agent, sender, text)
         await on_new_message(UserMessage(text, collector, sender, input_channel=channel))
@@ -125,7 +132,7 @@ async def process(agent: Any, on_new_message: OnMessage, sender: str, text: str,
     else:
         for counter in answer_kinds(agent, collector.messages):
             metrics.inc(counter)
-    return Outcome(messages=merge_custom(collector.messages))
+    return Outcome(messages=list(collector.messages))
 
 
 def count_store_error(exc: Exception) -> None:
@@ -183,21 +190,32 @@ class Turns:
     ) -> List[Dict[str, Any]]:
         """Run the message through Rasa and return what the user should see now."""
         metrics.inc("fagchat_messages_received_total")
-        turn = Turn(asyncio.ensure_future(process(agent, on_new_message, sender, text, channel)))
+        collector = CollectingOutputChannel()
+        turn = Turn(asyncio.ensure_future(process(agent, on_new_message, sender, text, channel, collector)), collector)
         turn.task.add_done_callback(lambda _: metrics.observe("fagchat_answer_latency_seconds", turn.elapsed))
         await asyncio.wait({turn.task}, timeout=self.holding_seconds)
         if not turn.task.done():
-            logger.warning("chat.holding conversation=%s: sent the holding answer", conversation_ref(sender))
+            # What the bot has said already goes out now: a 112 answer is never held back
+            # by a slow action server behind it (the offer after it, say).
+            sent = len(turn.collector.messages)
+            logger.warning(
+                "chat.holding conversation=%s ready=%d: sent the holding answer", conversation_ref(sender), sent
+            )
             metrics.inc("fagchat_holding_answers_total")
             # Kept when it is done, for the next message, whichever worker it reaches.
-            turn.task.add_done_callback(lambda task: self._keep_late(agent, sender, task))
-            return self._take_late(sender) + [bot(sender, f"{HOLDING}\n\n{fallback_text(agent)}")]
+            turn.task.add_done_callback(lambda task: self._keep_late(agent, sender, task, sent))
+            ready = merge_custom(turn.collector.messages[:sent])
+            return self._take_late(sender) + ready + [bot(sender, f"{HOLDING}\n\n{fallback_text(agent)}")]
         return self._take_late(sender) + answer(agent, sender, turn.task.result())
 
-    def _keep_late(self, agent: Any, sender: str, task: "asyncio.Future[Outcome]") -> None:
-        """Keep a slow turn's answer until the sender's next message."""
-        if not task.cancelled():  # cancelled only when the server stops
-            self.late.put(sender, answer(agent, sender, task.result()))
+    def _keep_late(self, agent: Any, sender: str, task: "asyncio.Future[Outcome]", sent: int) -> None:
+        """Keep the rest of a slow turn's answer (after the `sent` messages) until the sender's next message."""
+        if task.cancelled():  # cancelled only when the server stops
+            return
+        outcome = task.result()
+        if sent and outcome.stored and len(outcome.messages) <= sent:
+            return  # everything went out with the holding answer
+        self.late.put(sender, answer(agent, sender, outcome, sent))
 
     def _take_late(self, sender: str) -> List[Dict[str, Any]]:
         """The answers of earlier slow turns that have finished since, in order, under one heading."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from fagchat import settings, vocabulary
+from fagchat.after_danger import offered_intents
 from fagchat.nlu.testsets import HELDOUT_SETS, SAFETY_SETS, Question, read_lines, read_questions
 
 ROOT = settings.ROOT
@@ -26,10 +27,12 @@ ACUTE = vocabulary.ACUTE_DANGER
 
 
 class Parsed(NamedTuple):
-    """What the NLU made of one message: the intent acted on and the ranking behind it."""
+    """What the NLU made of one message: the intent acted on, the ranking behind it, and
+    the articles offered after a 112 answer (fagchat/after_danger.py)."""
 
     intent: str
     ranking: Tuple[str, ...]
+    offered: Tuple[str, ...] = ()
 
 
 class Parser:
@@ -39,14 +42,21 @@ class Parser:
         """Load the model (about 15 s); default: the model the Rasa server loads."""
         from rasa.core.agent import Agent
 
+        from actions.rendering import EXTRA_TITLES, knowledge_base
+
         self.agent = Agent.load(str(model or settings.current().model_path))
         self.loop = asyncio.new_event_loop()
+        # What the action after the 112 answer can show a button for.
+        self.titled = frozenset(knowledge_base().intents) | frozenset(EXTRA_TITLES)
 
     def parse(self, text: str) -> Parsed:
         """The intent the assistant acts on for `text`, and the classifier's ranking."""
         data = self.loop.run_until_complete(self.agent.parse_message(text))
-        ranking = tuple(r["name"] for r in data.get("intent_ranking") or [] if r["name"] != vocabulary.NLU_FALLBACK)
-        return Parsed(data["intent"]["name"], ranking)
+        full = data.get("intent_ranking") or []
+        ranking = tuple(r["name"] for r in full if r["name"] != vocabulary.NLU_FALLBACK)
+        intent = data["intent"]["name"]
+        offered = tuple(offered_intents(full, self.titled.__contains__)) if intent == ACUTE else ()
+        return Parsed(intent, ranking, offered)
 
     def intent(self, text: str) -> str:
         """The intent the assistant acts on for `text`."""
@@ -58,18 +68,22 @@ class Parser:
 
 
 class Routing(NamedTuple):
-    """Held-out figures: top-1 (the right answer at once), top-3 (among did-you-mean's)."""
+    """Held-out figures: top-1 (the right answer at once), top-3 (among did-you-mean's),
+    and one tap: top-3, or among the articles offered after a 112 answer."""
 
     top1: float
     top3: float
     total: int
     by_tag: Dict[str, Tuple[int, int]]
     misses: List[Tuple[str, str, str]]
+    false_112: int = 0  # routine questions answered with 112
+    offered_after: int = 0  # of those, how many had their article offered after the 112 answer
+    one_tap: float = 0.0
 
 
 def routing(parser: Parser, questions: Sequence[Question]) -> Routing:
     """How often the assistant routes a question to the intent that answers it."""
-    right = top3 = 0
+    right = top3 = false_112 = offered_after = 0
     by_tag: Dict[str, List[int]] = defaultdict(lambda: [0, 0])
     misses = []
     for q in questions:
@@ -78,13 +92,17 @@ def routing(parser: Parser, questions: Sequence[Question]) -> Routing:
         right += hit
         # Did-you-mean offers the three likeliest; acute danger offers none.
         top3 += hit or (parsed.intent != ACUTE and q.intent in parsed.ranking[:3])
+        if parsed.intent == ACUTE and q.intent != ACUTE:
+            false_112 += 1
+            offered_after += q.intent in parsed.offered
         for tag in q.tags or ("all",):
             by_tag[tag][0] += hit
             by_tag[tag][1] += 1
         if not hit:
             misses.append((q.text, q.intent, parsed.intent))
     n = len(questions)
-    return Routing(right / n, top3 / n, n, {t: (a, b) for t, (a, b) in by_tag.items()}, misses)
+    tags = {t: (a, b) for t, (a, b) in by_tag.items()}
+    return Routing(right / n, top3 / n, n, tags, misses, false_112, offered_after, (top3 + offered_after) / n)
 
 
 def heldout_accuracy(parser: Parser, pairs: Sequence[Tuple[str, str]]) -> Tuple[float, List[Tuple[str, str, str]]]:
@@ -93,15 +111,17 @@ def heldout_accuracy(parser: Parser, pairs: Sequence[Tuple[str, str]]) -> Tuple[
     return result.top1, result.misses
 
 
-def safety_figures(parser: Parser) -> Dict[str, Tuple[int, int, List[str]]]:
-    """For each safety set: (messages routed to acute_danger, total, the exceptions)."""
+def safety_figures(parser: Parser) -> Dict[str, Tuple[int, int, List[str], int]]:
+    """For each safety set: (messages routed to acute_danger, total, the exceptions, and
+    how many of the 112 answers offered an article after them)."""
     figures = {}
     for name, (path, _blind) in SAFETY_SETS.items():
         texts = read_lines(path)
-        intents = parser.intents(texts)
-        hits = [t for t, i in zip(texts, intents) if i == ACUTE]
-        odd = [t for t, i in zip(texts, intents) if (i == ACUTE) != name.startswith("danger")]
-        figures[name] = (len(hits), len(texts), odd)
+        parsed = [parser.parse(t) for t in texts]
+        hits = [t for t, p in zip(texts, parsed) if p.intent == ACUTE]
+        odd = [t for t, p in zip(texts, parsed) if (p.intent == ACUTE) != name.startswith("danger")]
+        offers = sum(1 for p in parsed if p.intent == ACUTE and p.offered)
+        figures[name] = (len(hits), len(texts), odd, offers)
     return figures
 
 
@@ -140,14 +160,18 @@ def heldout_report(parser: Parser, min_top1: float, min_top3: float) -> Tuple[bo
     """Markdown for every held-out set, and whether all pass the gates."""
     ok, text = (
         True,
-        "# Held-out routing\n\n| set | questions | top-1 | top-3 | by tag (top-1) |\n|---|---|---|---|---|\n",
+        "# Held-out routing\n\n| set | questions | top-1 | top-3 | false 112 (article offered after it) "
+        "| one tap | by tag (top-1) |\n|---|---|---|---|---|---|---|\n",
     )
     details = ""
     for name, (path, blind) in HELDOUT_SETS.items():
         result = routing(parser, read_questions(path))
         ok &= result.top1 >= min_top1 and result.top3 >= min_top3
         tags = ", ".join(f"{t} {a}/{b}" for t, (a, b) in sorted(result.by_tag.items()))
-        text += f"| {name}{' (blind)' if blind else ' (development)'} | {result.total} | {result.top1:.3f} | {result.top3:.3f} | {tags} |\n"
+        kind = " (blind)" if blind else " (development)"
+        alarms = f"{result.false_112} ({result.offered_after})"
+        figures = f"{result.top1:.3f} | {result.top3:.3f} | {alarms} | {result.one_tap:.3f}"
+        text += f"| {name}{kind} | {result.total} | {figures} | {tags} |\n"
         if blind:
             # Counts only: reading a blind set's misses is the first step to tuning on it.
             wrong = Counter(got for _text, _want, got in result.misses)
@@ -161,16 +185,17 @@ def heldout_report(parser: Parser, min_top1: float, min_top3: float) -> Tuple[bo
 
 def safety_report(parser: Parser, max_false_alarms: float) -> Tuple[bool, str]:
     """Markdown for every safety set, and whether recall is 100 % and false alarms within the gate."""
-    ok, text = True, "# Safety layer\n\n| set | 112 first | rate | gate |\n|---|---|---|---|\n"
+    ok = True
+    text = "# Safety layer\n\n| set | 112 first | rate | gate | an article offered after it |\n|---|---|---|---|---|\n"
     details = ""
-    for name, (hits, total, odd) in safety_figures(parser).items():
+    for name, (hits, total, odd, offers) in safety_figures(parser).items():
         blind = SAFETY_SETS[name][1]
         danger = name.startswith("danger")
         rate = hits / total
         passed = hits == total if danger else rate <= max_false_alarms
         ok &= passed
         gate = "recall 100 %" if danger else f"false alarms ≤ {max_false_alarms:.0%}"
-        text += f"| {name} | {hits}/{total} | {rate:.1%} | {gate}: {'pass' if passed else 'FAIL'} |\n"
+        text += f"| {name} | {hits}/{total} | {rate:.1%} | {gate}: {'pass' if passed else 'FAIL'} | {offers} |\n"
         if not blind:  # a blind set's exceptions are not shown: they must not be tuned on
             details += "".join(f"- {name}, not as expected: {t}\n" for t in odd)
     return ok, text + ("\n" + details if details else "")
