@@ -90,3 +90,31 @@ def test_without_meaning_features_the_ngrams_decide_alone(trained):
     clf, _, _ = trained
     [m] = clf.process([message("hvordan får man et tilhold mod ham")])
     assert m.get(INTENT)["name"] == "restraining_order"
+
+
+def test_the_meaning_model_fitted_in_its_own_process_is_the_one_fitted_here(trained):
+    from fagchat.nlu import fitting
+
+    clf, _, _ = trained
+    labels = [i for i, texts in EXAMPLES.items() for _ in texts]
+    features = np.vstack([meaning_for(i) for i in labels]).astype(np.float32)
+    here = fitting.rebuilt(fitting.fit(clf.config["meaning_C"], features, labels))
+    assert list(here.classes_) == list(clf.meaning_clf.classes_)
+    np.testing.assert_allclose(here.coef_, clf.meaning_clf.coef_, atol=1e-8)
+
+
+def test_a_lost_helper_process_costs_time_not_the_meaning_model(tmp_path, monkeypatch, caplog):
+    from fagchat.nlu import fitting
+
+    class Lost:
+        def result(self):
+            raise fitting.BrokenProcessPool("the helper died")
+
+    monkeypatch.setattr(fitting.Elsewhere, "fit", lambda self, *args: Lost())
+    storage, resource = LocalModelStorage(tmp_path), Resource("classifier")
+    clf = classifier_class().create({"meaning_weight": 1.0}, storage, resource, None)
+    clf.train(TrainingData(training_examples=[message(t, i, meaning_for(i)) for i, ts in EXAMPLES.items() for t in ts]))
+    assert clf.meaning_clf is not None
+    assert "fit_elsewhere_failed error=BrokenProcessPool" in caplog.text
+    [m] = clf.process([message("noget helt andet", meaning=meaning_for("documentation"))])
+    assert m.get(INTENT)["name"] == "documentation"
