@@ -118,3 +118,16 @@ def test_a_lost_helper_process_costs_time_not_the_meaning_model(tmp_path, monkey
     assert "fit_elsewhere_failed error=BrokenProcessPool" in caplog.text
     [m] = clf.process([message("noget helt andet", meaning=meaning_for("documentation"))])
     assert m.get(INTENT)["name"] == "documentation"
+
+
+def test_a_helper_process_that_cannot_start_is_reported_through_its_future(monkeypatch):
+    from fagchat.nlu import fitting
+
+    def refuse(*args, **kwargs):
+        raise OSError("no more processes")
+
+    with fitting.Elsewhere() as elsewhere:
+        monkeypatch.setattr(elsewhere._pool, "submit", refuse)
+        future = elsewhere.fit(1.0, np.eye(2), ["a", "b"])
+    with pytest.raises(OSError):
+        future.result()

@@ -51,8 +51,14 @@ class Elsewhere:
         return self
 
     def fit(self, C: float, features: Any, labels: Sequence[str]) -> "Future[Fitted]":
-        """Start the fit; `.result()` gives its arrays."""
-        return self._pool.submit(fit, C, features, list(labels))
+        """Start the fit; `.result()` gives its arrays, or raises what went wrong (also
+        when no process could be started: the caller then fits in its own)."""
+        try:
+            return self._pool.submit(fit, C, features, list(labels))
+        except Exception as error:  # noqa: BLE001 - handed to the caller through the future
+            failed: "Future[Fitted]" = Future()
+            failed.set_exception(error)
+            return failed
 
     def __exit__(self, *exc: Any) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
