@@ -104,11 +104,13 @@ def test_the_meaning_model_fitted_in_its_own_process_is_the_one_fitted_here(trai
 
 
 def test_a_lost_helper_process_costs_time_not_the_meaning_model(tmp_path, monkeypatch, caplog):
+    from concurrent.futures.process import BrokenProcessPool
+
     from fagchat.nlu import fitting
 
     class Lost:
         def result(self):
-            raise fitting.BrokenProcessPool("the helper died")
+            raise BrokenProcessPool("the helper died")
 
     monkeypatch.setattr(fitting.Elsewhere, "fit", lambda self, *args: Lost())
     storage, resource = LocalModelStorage(tmp_path), Resource("classifier")

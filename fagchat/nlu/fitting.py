@@ -12,7 +12,6 @@ scikit-learn, so the child starts in about a second.
 
 import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool  # noqa: F401 - what a lost helper raises
 from typing import Any, List, Sequence, Tuple
 
 import numpy as np
