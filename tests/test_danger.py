@@ -67,6 +67,30 @@ def danger():
         "far har lige hentet pigen i sfo'en mod aftalen og siger de aldrig kommer tilbage",
         "drengen er med far i lufthavnen og flyet går om en time, mor har forældremyndigheden",
         "jeg har hende i telefonen og hun græder, han har slået hende",
+        # dev9: a retold threat for tonight or sent minutes ago; a photo of her home; her new address found
+        "klienten fik for fem minutter siden en besked: jeg henter dig når du har fri. hvad skriver jeg i loggen?",
+        "eksen skrev i går at hun vil komme til at fortryde, og nu svarer hun ikke. maa jeg ringe til hendes mor?",
+        "han har sendt et billede af hendes nye hoveddør for to minutter siden. er det digital stalking?",
+        "hun skriver at han har fundet den nye adresse og er på vej, hvordan søger man tilhold?",
+        '"du dør i nat" stod der i sms\'en. kan vi give hende en voldsalarm?',
+        "han sagde i nat er det slut, og hun er alene med ham nu",
+        # heard through the wall; something smashed with the call cut off; whispering on the phone
+        "der lyder råb og slag fra naboens lejlighed, det er hendes eks",
+        "jeg hørte ting blive smadret og så blev forbindelsen afbrudt",
+        "hun hvisker i telefonen at han er kommet hjem og hun har låst sig inde",
+        # any name for him, still in the building; stood in her garden last night, alone now
+        "hendes ex er i bygningen og spørger efter hende i receptionen",
+        "manden har stået i hendes have med en lommelygte i nat og nu er hun alene hjemme",
+        # "i dag" with danger content, even with an earlier event in the story; coming tomorrow with weapons
+        "hun har tidligere sagt at han aldrig ser børnene igen, og i dag har hun taget dem ud af børnehaven",
+        "han har tidligere været dømt for vold og truede i dag med at slå hende ihjel",
+        "en fyret medarbejder skriver at han kommer i morgen, og han har sendt billeder af et gevær",
+        # gone off with him; a child driven abroad; "tidligere" before a person is an ex, not a time
+        "beboeren er taget af sted med manden der har chikaneret hende, og han skriver at hun kommer ikke tilbage",
+        "far har hentet vores 3-årige og siger han kører til polen med ham",
+        "hendes tidligere kæreste truer hende og står ved hoveddøren nu",
+        # a weak general word at the end of a story of now
+        "to mænd står foran hendes opgang og hun tør ikke tage hjem. hvor mange dage kan hun blive her?",
     ],
 )
 def test_danger_now_is_detected(text, danger):
@@ -128,6 +152,24 @@ def test_danger_now_is_detected(text, danger):
         "han har dukket op ved hendes arbejde den sidste måned men har ikke truet, hvad kan vi gøre?",
         "eksen har tidl. truet hende, men hun bor et nyt sted nu. hvordan bliver hun tryg?",
         "hun er blevet forfulgt af eksen i to år og nu også af hans søster, kan I tage sagen?",
+        # dev9: a list of stalking acts in the present is a habit; so are repetition and plural times of day
+        "eksen skriver sms'er og står ved hendes hus, hvilken afdeling i kommunen hjælper?",
+        "han har stået uden for hendes vindue flere gange, skal jeg lave en underretning?",
+        "hun gemmer sig på toilettet i frikvartererne efter det der skete sidste år",
+        "mange af vores beboere bliver nu forfulgt efter bruddet, er det psykisk vold?",
+        # people waiting for each other, agencies "inde i" a case, a study of how long it lasts
+        "hvem har ansvaret når politi og kommune er inde i sagen og alle venter på hinanden?",
+        "findes der tal på hvor længe forfølgelse står på?",
+        # planning: a case for students, guidelines, anyone's home; calling the centre now; safe here
+        "jeg laver en case til studerende hvor eksen står udenfor lige nu, hvad skal de lære?",
+        "hvis en borger siger han står udenfor lige nu, hvad skriver vi i vores retningslinjer?",
+        "må man filme en stalker der står uden for ens bolig?",
+        "hun er tryg her hos mig, men han har sendt trusler. kan hun ringe til jer nu?",
+        # "i dag" as the day it was told, or as a contrast with the past
+        "en klient fortalte i dag at eksen har slået hende sidste år, hvor henviser jeg hende?",
+        "for et år siden forsøgte hun selvmord, i dag er hun stabil. hvordan følger jeg op?",
+        # "tidligere" before a person is not a time, but a habit stays a habit
+        "hendes tidligere kollega bliver ved med at skrive og stå ved hendes bil, er det stalking?",
     ],
 )
 def test_general_or_past_questions_are_not_acute(text, danger):

@@ -18,7 +18,8 @@ enough, and the bar depends on how plainly general the wording is (`_outweighed`
 
 The patterns are written over *folded* text (lowercase, æ→ae, ø→oe, å→aa), so one pattern
 covers both spellings. General questions ("hvad gør man hvis …", "hvornår skal man ringe
-112") and past events ("for to år siden") are not acute unless the text also says *now*.
+112") and past events ("for to år siden") are not acute unless the text also says *now*,
+or names today as the day of a weapon, a threat on life or violence (`TODAY`).
 """
 
 import logging
@@ -45,6 +46,8 @@ from fagchat.nlu.danger_patterns import (
     PAST,
     RESOLVED,
     TEXTBOOK,
+    TEXTBOOK_WEAK,
+    TODAY,
     WEAK_NOW,
     WRITER_PRESENT,
     fold,
@@ -80,7 +83,8 @@ def general_signal(text: str) -> int:
         return PLAINLY_GENERAL
     if NOW.search(folded):
         return NOT_GENERAL
-    if TEXTBOOK.search(folded) or HYPOTHETICAL.search(folded) or (GENERALLY.search(folded) and not present):
+    textbook = TEXTBOOK.search(folded) or TEXTBOOK_WEAK.search(folded)
+    if textbook or HYPOTHETICAL.search(folded) or (GENERALLY.search(folded) and not present):
         return PLAINLY_GENERAL
     # A habit with no weapon, threat on life or violence in it ("står nogle gange ved skolen").
     if HABITUAL.search(folded) and not any(p.search(folded) for p in DANGER):
@@ -100,18 +104,28 @@ def is_acute_danger(text: str) -> bool:
     folded = cleared(text)
     present = any(p.search(folded) for p in DANGER_NOW)
     content = any(p.search(folded) for p in DANGER)
+    needs = any(p.search(folded) for p in NEEDS_NOW)
     strong = present or content
-    if not folded or not (strong or any(p.search(folded) for p in NEEDS_NOW)):
+    if not folded or not (strong or needs):
         return False
-    if TEXTBOOK.search(folded) or NEGATED.search(folded):
+    now = bool(NOW.search(folded))
+    if NEGATED.search(folded):
+        return False
+    # Teaching and planning frame a made-up scene: never acute. The weaker words of general
+    # questions give way to danger placed in the present ("to mænd står foran hendes
+    # opgang, og hun tør ikke gå hjem. Hvor mange nætter kan hun typisk blive?").
+    if TEXTBOOK.search(folded):
+        return False
+    if TEXTBOOK_WEAK.search(folded) and not ((present and (now or needs or content)) or (now and needs)):
         return False
     if RESOLVED.search(folded) and not present:
         return False
-    now = bool(NOW.search(folded))
     if HYPOTHETICAL.search(folded):
         return now
     if HABITUAL.search(folded) and not (now or content):
         return False
+    if content and TODAY.search(folded):
+        return True
     past = PAST.search(folded)
     if now or present or (WEAK_NOW.search(folded) and not past):
         return True
@@ -139,6 +153,8 @@ def _routine_question(ranking: List[Dict[str, Any]], text: str, routine: FrozenS
         return None
     folded = cleared(text)
     if NOW.search(folded) or any(p.search(folded) for p in DANGER_NOW):
+        return None
+    if TODAY.search(folded) and any(p.search(folded) for p in DANGER):
         return None
     return best.get(INTENT_NAME_KEY)
 

@@ -28,7 +28,7 @@ DANGER = [
     _p(r"""\b(?:ihjel|draeb\w*|drab\b|myrd\w*|mord\b|doedstru\w*|dodstru\w*|ikke\ overlev\w*|skyde\w*|skyder|stikke\ \w+\ ned
         |stikker\ (?:mig|hende|dig|ham|os)|kvael\w*|kvaler|kvalt\w*|kvalte|ikke\ (?:kan\ |kunne\ )?traekke\ vejret|om\ halsen|livet\ af\ (?:sig|mig)\ selv|braende\ \w+\ ned|brande\ \w+\ ned|(?:saette|saetter|stikke|stikker|taende|taender)\ (?:\w+\ )?ild\b|paa\ livet|livet\ ud\ af|i\ live|den\ sidste\ dag
         |goere\ det\ af\ med|gjort\ det\ af\ med|afslutte\ det\ her|det\ ender\ i\ (?:dag|aften|nat)|(?:godnat|farvel)\ for\ sidste\ gang|aldrig\ (?:skal\ )?se\ (?:barnet|boernene|born|\w+\ (?:datter|soen|boern|barn))\ igen
-        |(?:skal|vil|kommer\ til\ at)\ doe\b|doe\ i\ (?:dag|aften|nat)|i\ (?:dag|aften|nat)\ (?:doer|dor)\ \w+|goer\ \w+\ noget\ ved\ (?:dem|hende|ham|barnet|boernene|os))"""),
+        |(?:skal|vil|kommer\ til\ at)\ doe\b|\b(?:hun|han|de)\ kommer\ ikke\ (?:tilbage|hjem)\b(?!\ (?:til|paa|fra|i)\ )|\b(?:du|i)\ doer\b|(?:i\ (?:dag|aften|nat)\ er\ det\ slut|er\ det\ slut\ i\ (?:dag|aften|nat))|doe\ i\ (?:dag|aften|nat)|i\ (?:dag|aften|nat)\ (?:doer|dor)\ \w+|goer\ \w+\ noget\ ved\ (?:dem|hende|ham|barnet|boernene|os))"""),
     # suicide, the victim's or the perpetrator's
     _p(r"""\b(?:selvmord|(?:slutte|ende|afslutte)\ det\ hele|et\ reb\b|tage\ (?:sit|mit|sig|dit)\ (?:eget\ )?liv|ikke\ vil\ leve|tager\ (?:sit|mit)\ (?:eget\ )?liv|vil\ ikke\ leve|ikke\ leve\ mere
         |vil\ doe\b|med\ et\ reb|koebt\ (?:et\ )?reb|taget\ (?:alle\ |en\ masse\ |mange\ )?(?:sine\ |mine\ |hendes\ |hans\ )?piller|haenge\ (?:sig|mig)|det\ her\ er\ farvel|hopper\ ud|farvelbrev\w*|afskedsbrev\w*|samlet\ piller|tage\ pillerne|springer\ ud|springe\ ud|hoppe\ ud|springer\ hvis
@@ -44,7 +44,7 @@ DANGER = [
     _p(r"""\b(?:spaerret|spaeret|laast|laaset|lukket|holdt|holder)\ (?:\w+\ ){0,3}inde\b|indespae\w*|ikke\ lade\ (?:mig|hende|ham|os)\ gaa?\b|bundet\ (?:mig|hende|ham|os)|binder\ (?:mig|hende)|kan\ ikke\ (?:komme\ ud|slippe|komme\ vaek)
         |\bgidsel\b|\bfanget\b"""),
     # a child at risk
-    _p(r"""\b(?:hentet|hentede|taget|tager|tog|snuppet|bortfoer\w*|kidnap\w*)\b(?:(?!samvae?r|weekend|hver\ anden).){0,40}\b(?:barnet|boernene|born|boern|datter\w*|soen\w*|pigen|drengen|baby\w*|ungerne|ungen|elev\w*)\b
+    _p(r"""\b(?:hentet|hentede|taget|tager|tog|snuppet|bortfoer\w*|kidnap\w*)\b(?:(?!samvae?r|weekend|hver\ anden).){0,40}\b(?:barnet|boernene|born|boern|datter\w*|soen\w*|pigen|drengen|baby\w*|ungerne|ungen|elev\w*|\w*aarige|yngste|aeldste)\b
         |\b(?:har|holder)\ (?:\w+\ )?(?:barnet|boernene|born|boern|datteren|soennen|pigen|drengen|babyen|ungerne|ungen|dem)\b|\bholder\ (?:\w+\ )?baby\w*
         |\bkoert\ (?:\w+\ ){0,3}med\ (?:ham|hende|barnet|boernene|drengen|pigen|dem)\b
         |\b(?:barnet|boernene|datter\w*|soen\w*)\ er\ (?:i\ fare|alene|forsvundet|taget|bortfoert)|aldrig\ (?:boernene|barnet|born)\ igen
@@ -58,7 +58,9 @@ DANGER = [
 # Stalking itself, threats and violence in general: acute only with an explicit "now".
 NEEDS_NOW = [
     # not daring to go out or open the door: fear, acute with a "now" (not in after-effects)
-    _p(r"\btoer\ ikke\ (?:forlade|gaa\ ud|gaa\ hjem|komme\ ud|stoppe|standse|aabne)"),
+    _p(
+        r"\btoer\ ikke\ (?:forlade|gaa\ ud|gaa\ hjem|komme\ ud|stoppe|standse|aabne|tage\ (?:hjem|tilbage)|koere\ hjem)"
+    ),
     _p(r"\b(?:ring|ringer|tilkald)\ (?:til\ |efter\ )?(?:112|politiet|ambulance\w*)\b"),
     _p(r"\b(?:forfulgt|forfolgt|forf(?:oe|o|u)lge\w*|fulgt\ efter|jagtet|overvaag\w*)\b"),
     _p(
@@ -72,6 +74,17 @@ NEEDS_NOW = [
     _p(r"\bskrig\w*|\bskriger\b"),  # screams heard
     # a child on the way out of the country
     _p(r"\b(?:\w*lufthavn\w*|udlandet|ud\ af\ landet)\b"),
+    # a menacing announcement, quoted or retold: acute when it is for tonight, or sent minutes ago
+    _p(r"""\b(?:jeg|vi)\ (?:kommer|henter|finder|tager)\ (?:\w+\ ){0,2}(?:dig|jer|hende|ham)\b|\bkommer\ naar\ (?:du|hun|i)\ er\ alene
+        |\bved\ hvor\ (?:du|i|hun)\ bor\b|\bvi\ ses\ (?:snart|i\ aften|i\ nat)|\bkomme\ til\ at\ fortryde|\bvise\ (?:dig|hende|ham|jer)\ hvad\ der\ sker
+        |\btage\ (?:hende|ham|dem|boernene|barnet)\ med\ (?:sig|i\ doeden)"""),
+    # something smashed; a photo of where she lives or her child is; her new address found; he stood at her home
+    _p(r"\bsmadre\w*|\bsmadret\b"),
+    _p(
+        r"\bbillede\w*\ (?:\w+\ ){0,2}af\ (?:hendes|hans|min|mit|deres|vores|datterens|soennens|boernenes|barnets|den\ nye|det\ nye)\ (?:\w+\ )?(?:hus|hjem|hoveddoer|doer|bil|skole|lejlighed|bolig|adresse|vindue|opgang|institution|boernehave|arbejde)\w*"
+    ),
+    _p(r"\bfundet\ (?:den\ nye\ |hendes\ |hans\ |min\ |vores\ )?adresse\w*|\bfundet\ ud\ af\ (?:hvor|hvilk\w+)\b"),
+    _p(rf"\b(?:staaet|stod|ventet)\ (?:\w+\ ){{0,3}}(?:i|ved|uden\ ?for|foran)\ (?:\w+\ ){{0,2}}{LOCATION}"),
 ]
 # Danger that the wording itself places in the present: someone at the door, breaking
 # in, following. These need no "nu" to be acute.
@@ -79,32 +92,36 @@ DANGER_NOW = [
     # intrusion: at the door, breaking in, inside
     _p(rf"""\b(?:bryd\w*\ ind|bryde\ \w+\ op|braekker|braeker|braekke\b|braekket|smadr(?!ede\b|et\b)\w*|lige\ smadret|dirk\w*|rode\w*\ ved|roder\ ved|hamrer\b|hamre\b|banker\ paa|banke\ paa|sparke\w*\ \w*\ ?doer\w*
         |komme\ ind(?!\ (?:paa|i)\ (?:et\ |en\ )?(?:krisecent\w*|forloeb\w*|behandling\w*|betragtning|ordning\w*|tilbud\w*))|kommet\ ind|kommer\ ind\ nu|(?:brudt|braadt|bradt|broedt|braget)\ ind|(?:gaaet|koert)\ ind\ (?:paa|i|gennem)\ (?:\w+\ ){{0,2}}{LOCATION}
-        |paa\ vej\ (?:ind|op|hen|herhen|herover|hertil|derover|over|hjem\ til)|er\ inde\ i|traeng\w*\ ind|laas\w*\ op|ringer\ paa|ringet\ paa\ (?:\w+\ )?doer\w*|(?:klatre|kravle)\w*\ (?:\w+\ )?(?:over|ind|op)\b
+        |paa\ vej\ (?:ind|op|hen|herhen|herover|hertil|derover|over|hjem\ til)|er\ inde\ i(?!\ (?:en|et|sagen|sager\w*|billedet|forloeb\w*)\b)|traeng\w*\ ind|laas\w*\ op|ringer\ paa|ringet\ paa\ (?:\w+\ )?doer\w*|(?:klatre|kravle)\w*\ (?:\w+\ )?(?:over|ind|op)\b
         |vil\ ikke\ gaa(?:\ (?:igen|derfra|herfra|vaek))?(?:\ ,|$)|gaar\ ikke\ foer|frem\ og\ tilbage\ (?:uden\ ?for|foran|ved)
         |\b(?:han|eksen|udoeveren|stalkeren|manden|faren|faderen)\ (?:\w+\ )?proever\ at\ komme\ (?:ind|forbi)
         |(?:aabne|aabner|river\ i|rive\ i|hiver\ i)\ (?:\w+\ ){{0,2}}(?:(?:hoved)?doer\w*|vindue\w*)|nae?gter\ at\ gaa|er\ her\b
         |(?:gaar|gar|loeber|kommer)\ (?:han\ |hun\ |de\ )?(?:op|hen)\ (?:mod|til|ad)\ (?:\w+\ ){{0,2}}(?:hoved)?(?:doer\w*|{LOCATION})
         |kommer\ (?:han|hun|de)\ ind\b
-        |(?:rejse|koere|flygte|tage)\ (?:\w+\ ){{0,2}}langt\ vaek\ (?:i\ dag|nu|i\ aften|i\ nat)|(?:ud\ af|forlade)\ landet\ (?:i\ dag|nu|i\ aften|i\ nat))"""),
+        |(?:rejse|koere|flygte|tage)\ (?:\w+\ ){{0,2}}langt\ vaek\ (?:i\ dag|nu|i\ aften|i\ nat)|(?:ud\ af|forlade)\ landet\ (?:i\ dag|nu|i\ aften|i\ nat|i\ morgen))"""),
     _p(rf"""\b(?:staar|star|staa|sidder|venter|holder|lurer|kigger|parkeret|haenger|raaber|gaar\ rundt)\ (?:\w+\ ){{0,4}}
         (?:uden\ ?for|udenfor|foran|ved|i|paa|nede\ i|oppe\ i|ude\ i|ude\ paa|bag|ind\ i|inde\ i|ud\ for)\ (?:\w+\ ){{0,2}}{LOCATION}"""),
     _p(
-        r"\b(?:staar|star|venter|lurer|holder|dukket\ op)\ (?:lige\ )?(?:ved|foran|uden\ ?for|udenfor|ude\ foran|paa|nede\ paa)\b"
+        r"\b(?:staar|star|lurer|holder|dukket\ op)\ (?:lige\ )?(?:ved|foran|uden\ ?for|udenfor|ude\ foran|paa(?!\ ,|$|\ i\b)|nede\ paa)\b"
+        r"|\bventer\ (?:lige\ )?(?:ved|foran|uden\ ?for|udenfor|ude\ foran|nede\ paa)\b"
     ),
     _p(
-        r"\b(?:han|hun|de|udoeveren|stalkeren|eksen|ekskaeresten|nogen)\ (?:er|staar|star|venter|(?<!hun\ )sidder|holder|lurer)\ (?:lige\ )?(?:her|herude|derude|udenfor|uden\ for|indenfor|bag\ (?:mig|hende|os))\b"
+        r"\b(?:han|hun|de|udoeveren|stalkeren|eksen|exen|ex|eks|ekskaeresten|nogen)\ (?:er|staar|star|venter|(?<!hun\ )sidder|holder|lurer)\ (?:lige\ )?(?:her|herude|derude|udenfor|uden\ for|indenfor|bag\ (?:mig|hende|os))\b"
     ),
     # watched, heard, found (following on its own is in NEEDS_NOW: case stories use it as a habit)
     _p(r"""\bgaar\ \w+\ (?:meter\ )?bag\b
-        |\bbag\ (?:mig|hende|os)\b|fundet\ ud\ af\ hvor\ (?:jeg|hun|han|vi|de)\ bor|hoere\w*\ ham|hore\w*\ ham|kan\ hoere"""),
+        |\bbag\ (?:mig|hende|os)\b|fundet\ ud\ af\ hvor\ (?:jeg|hun|han|vi|de)\ bor|hoere\w*\ ham|hore\w*\ ham|kan\ hoere|\blyder\ (?:\w+\ ){0,2}(?:raab|skrig|slag|bank|braget)"""),
     _p(
         r"\b(?:han|hun|de)\ kommer\ (?:nu|herhen|hjem\ til|i\ aften|i\ nat)\b|\bkoerer\ rundt\ om\b|\bkoerer\ vaek\ med\b|\bi\ nat\ sker\ det\b"
     ),
+    # gone off with him, a child driven abroad: happening as the message is written
+    _p(r"""\ber\ (?:taget|koert|rejst|stukket)\ (?:af\ sted|afsted|vaek)\ med\ (?:en\ mand|ham|manden|stalkeren|udoeveren|eksen|faren)\b
+        |\b(?:koerer|flyver|rejser)\ (?:\w+\ )?(?:til|mod)\ (?:\w+\ )?(?:m|med)\ (?:ham|hende|barnet|boernene|dem|drengen|pigen)\b(?!\ (?:i|paa|til|naeste|om)\ )"""),
     # a child not brought back, a door blocked: happening as the message is written
     _p(r"""\bikke\ (?:har\ )?afleveret\ (?:\w+\ ){0,2}(?:boern\w*|barn\w*|born|\w*aarige|datter\w*|soen\w*|pige\w*|dreng\w*|baby\w*)
         |\bblokerer\ (?:\w+\ ){0,2}(?:doer\w*|udgang\w*)"""),
     _p(
-        r"\blader\ (?:mig|hende|ham|os|dem)\ ikke\ gaa\b|\bstillet\ sig\ (?:foran|i\ doer)|\bgemt\ (?:sig|mig)\b|\bgemmer\ (?:sig|mig)\b|\bhar\ fundet\ (?:hende|mig|os)\b|\bgaar\ (?:han|hun)\ ind\b|\b(?:han|hun)\ (?:stadig\ |fortsat\ )?er\ (?:stadig\ )?i\ (?:lejligheden|huset|hjemmet|boligen|opgangen|haven|kaelderen|entreen|gaarden|bygningen|stuen|koekkenet)\b|\bkoerer\ (?:\w+\ ){0,2}mod\ (?:graensen|lufthavnen|udlandet)\b|\bjeg\ kan\ se\ dig\b|\bhar\ (?:staaet|ventet|siddet)\ (?:\w+\ ){0,3}(?:siden\ (?:lukketid|i\ morges|kl\w*)|i\ (?:en|et|over\ en)\ (?:time|kvarter))\b"
+        r"\blader\ (?:mig|hende|ham|os|dem)\ ikke\ gaa\b|\bstillet\ sig\ (?:foran|i\ doer)|\bgemt\ (?:sig|mig)\b|\bgemmer\ (?:sig|mig)\b|\bhar\ fundet\ (?:hende|mig|os)\b|\bgaar\ (?:han|hun)\ ind\b|\b(?:han|hun|eksen|exen|ex|eks|ekskaeresten|manden|soennen|faren)\ (?:stadig\ |fortsat\ )?er\ (?:stadig\ )?i\ (?:bygningen|afdelingen|\w+\ stue)\b|\bstadig\ er\ i\ (?:lejligheden|huset|hjemmet|boligen)\b|\b(?:han|hun)\ (?:stadig\ |fortsat\ )?er\ (?:stadig\ )?i\ (?:lejligheden|huset|hjemmet|boligen|opgangen|haven|kaelderen|entreen|gaarden|bygningen|stuen|koekkenet)\b|\bkoerer\ (?:\w+\ ){0,2}mod\ (?:graensen|lufthavnen|udlandet)\b|\bjeg\ kan\ se\ dig\b|\bhar\ (?:staaet|ventet|siddet)\ (?:\w+\ ){0,3}(?:siden\ (?:lukketid|i\ morges|kl\w*)|i\ (?:en|et|over\ en)\ (?:time|kvarter))\b"
         r"|\b(?:han|hun)\ er\ (?:paa|ved|foran|uden\ ?for)\ (?:min\ |hendes\ |vores\ |deres\ )?(?:trappe\w*|doer\w*|opgang\w*|altan\w*|matrikel\w*)\b"
     ),
     # held or hidden as the message is written; found; seen outside; a weapon on him
@@ -126,10 +143,17 @@ GENERALLY = _p(r"\bgenerel\w*")
 # Explicit signs that it is happening now (or is about to).
 NOW = _p(r"""\b(?:lige\ nu|netop\ nu|i\ det(?:te|\ her)\ oe?jeblik|for\ et\ (?:oe?jeblik|kvarter)\ siden|et\ kvarters\ tid|her\ til\ aften|klokken\ er\ \d+|(?:tager|svarer)\ ikke\ (?:sin\ |hendes\ |hans\ )?telefon\w*|lige\ (?:er\ )?blevet|herude|derude|her\ nu|er\ her|i\ nat|i\ aften|lige\ (?:bag|udenfor|uden|kommet|sendt|ringet|her)
     |(?:han|hun|de|nogen|udoeveren|stalkeren|eksen|exen|manden|faren|ekskaeresten)\ er\ ved\ at|proever\ at|prover\ at|forsoeger\ at|paa\ vej|(?<!naar\ hun\ er\ )(?<!naar\ han\ er\ )(?<!naar\ jeg\ er\ )alene\ hjemme|jeg\ er\ (?:saa\ |meget\ |virkelig\ )?bange(?!\ for)|svarer\ ikke|minutter\ siden|(?:er|sidder|var|stadig|nu|lige|har\ (?:hende|ham))\ i\ telefonen|i\ telefonen\ (?:med|nu|lige)|sagt\ i\ telefonen
-    |sidder\ her|bag\ mig|bloeder|bloder|kan\ ikke\ komme\ (?:ud|af\ med)|skynd|kom\ nu
+    |sidder\ her|bag\ mig|hvisker|skrev\ lige|(?:har\ )?lige\ skrevet|lige\ gik|lige\ er\ (?:kommet|gaaet|blevet|set)|ikke\ (?:har\ )?svaret\ (?:i|paa)\ (?:en|et|over\ en|\w+)\ (?:time|timer|kvarter)|bloeder|bloder|kan\ ikke\ komme\ (?:ud|af\ med)|skynd|kom\ nu
     |de\ sidste\ \w+\ min\w*|(?:\d+|et|to|tre|fem|par)\ min\w*\ siden|forbindelsen\ (?:blev\ |bliver\ )?afbrudt|nu\ uanset\ hvad|kommer\ og\ henter\ (?:\w+\ ){0,3}nu|lige\ har\ set\ (?:ham|hende|eksen|udoeveren|stalkeren|manden)|lige\ (?:gaaet|koert|trykket|taget)|netop\ (?:koert|kommet|gaaet|ringet|skrevet|sendt|set)|ikke\ kan\ komme\ (?:ud|vaek|fri)|(?:har|er)\ lige\ (?:kommet|dukket|tjekket|parkeret|ankommet|fundet|opdaget|ringet|truet|set\ ham|hentet|taget)
     |naar\ som\ helst|(?:vi|jeg|hun|han)\ kan\ (?:lige\ )?se\ (?:ham|hende|dem|bilen|det\ fra)|om\ (?:en\ halv\ time|en\ time|et\ kvarter|\w+\ minutter|\w+\ timer|\d+\ min\w*|lidt))\b
     |^(?:hjaelp|hjelp|hjalp)\b""")
+# "i dag" (or his coming "i morgen"): with danger content (a weapon, a threat on life,
+# violence, a child taken), the day it happens is today, even in a story that also tells of
+# earlier events; not the day it was told ("sagde i dag") or a contrast ("i dag er hun …").
+TODAY = _p(
+    r"\bkommer\ (?:\w+\ )?i\ morgen\b|(?<!fortalte\ )(?<!fortaeller\ )(?<!sagde\ )(?<!skrev\ )(?<!ringede\ )(?<!fra\ )(?<!samtale\ )\bi\ dag\b"
+    r"(?!\ (?:er|bor|lever|gaar|virker|fungerer)\ (?:hun|han|de|det)\b|\ har\ (?:hun|han|de)\ det\b)"
+)
 # Hypothetical framing: only an explicit "now" makes such a message acute.
 # "ikke akut", "ingen fare": the writer says it is not an emergency.
 NEGATED = _p(
@@ -137,17 +161,25 @@ NEGATED = _p(
     r"|\bikke\ (?:\w+\ ){0,2}(?:sket|sker)\ (?:\w+\ ){0,2}(?:i\ dag|nu|noget\ nyt)\b"
 )
 HYPOTHETICAL = _p(r"""\bhver\ anden\ (?:dag|uge|weekend|gang)\b|\bhver\ (?:dag|morgen|aften|nat|uge|gang|weekend|mandag|tirsdag|onsdag|torsdag|fredag|loerdag|soendag)\b|\bhvert?\ (?:samvaer|weekend|besoeg|gang|maaned)\b|\bdagligt\b|(?:^|,\ )hvis\ (?:han|hun|de|den|det|der|jeg|du|vi|man|i|nogen|en|et|vedkommende|udoeveren|stalkeren|eksen|klienten|borgeren|patienten|barnet|faren|moren)\b|\bhvis\ der\b|\bhvad\ (?:\w+\ ){1,3}hvis\b|\bhvis\ (?:man|en\ |et\ |udoeveren|klienten|borgeren)|\ben\ dag\b
-    |\bpaa\ et\ tidspunkt\b|\bfrygter\b|\bbange\ for\ at\b|\bi\ fremtiden\b|\bforestil\ (?:dig|jer)\b|\bhypotetisk\w*|\bteoretisk\w*|\bhvis\ (?:\w+\ ){0,4}nogensinde\b
+    |\bpaa\ et\ tidspunkt\b|\bfrygter\b|\bbange\ for\ at\b|\bi\ fremtiden\b|\bforestil\ (?:dig|jer)\b|\bhypotetisk\w*|\bens\ (?:bolig|hus|hjem|doer|adresse|bil|arbejde)\b|\bteoretisk\w*|\bhvis\ (?:\w+\ ){0,4}nogensinde\b
     |(?:^|,\ )hvis\ (?:min|mit|mine|hans|hendes|deres|vores|din|dit)\b""")
-# Words that only general questions use; they outweigh every sign of "now".
+# Words of teaching, planning and the law's wording: the scene they frame is made up or
+# general, so they outweigh every sign of "now" ("et rollespil hvor han står udenfor nu").
 TEXTBOOK = _p(
-    r"\b(?:typisk\w*|hvor\ mange|tegn\ paa|i\ almindelighed|statistik\w*|forskellen\ paa|straffen\ for|i\ stil\ med"
-    r"|hvilke\ tegn|advarselstegn\w*|juridisk\ set|taeller\ det\ som|tal\ (?:for|paa|om)|forskning\w*|undersoegelse\w*|rollespil\w*|drejebog\w*|oevelse\w*|oevelsen|temadag\w*|kursist\w*|undervis\w*|beredskabsplan\w*)\b"
+    r"\b(?:i\ almindelighed|juridisk\ set|taeller\ det\ som|rollespil\w*|drejebog\w*|studerende\w*|retningslinje\w*"
+    r"|oevelse\w*|oevelsen|temadag\w*|undervise[rn]\w*|undervise\b|undervisningsmateriale\w*|beredskabsplan\w*)\b"
+)
+# Words general questions use, but that a story of danger now can end with too ("hvordan
+# registrerer vi det i statistikken", "hvor lang tid tager det typisk"): they outweigh
+# everything except someone present now with a sign of danger (danger.is_acute_danger).
+TEXTBOOK_WEAK = _p(
+    r"\b(?:typisk\w*|hvor\ mange|tegn\ paa|statistik\w*|forskellen\ paa|straffen\ for|i\ stil\ med"
+    r"|hvilke\ tegn|advarselstegn\w*|tal\ (?:for|paa|om)|forskning\w*|undersoegelse\w*|kursist\w*|undervisning(?!\w))\b"
 )
 # The danger is over for now: the police took the perpetrator away.
 RESOLVED = _p(
     r"\b(?:afson\w*|anholdt\w*|anholdelse\w*|arresten|sat\ ud|fraflytt\w*|udsat\ af\ boligen|detention\w*|grundlovsforhoer\w*|politiet\ (?:har\ )?(?:taget|hentet|koert)\ ham|(?:sidder|er)\ i\ faengsel|(?:stalkeren|udoeveren|eksen|manden|gerningsmanden)\ er\ doed|(?:er|blev|blevet)\ sigtet|(?:politiet|patruljen|betjentene)\ tog\ ham\ med"
-    r"|har\ det\ (?:ok|okay|fint|godt|bedre)|er\ i\ sikkerhed|har\ ingen\ kontakt|(?:er|virker)\ (?:helt\ )?rolig|har\ overholdt)\b"
+    r"|har\ det\ (?:ok|okay|fint|godt|bedre)|er\ i\ sikkerhed|er\ tryg(?:ge)?\ (?:her|nu|hos)|foeler\ sig\ tryg\w*|har\ ingen\ kontakt|(?:er|virker)\ (?:helt\ )?rolig|har\ overholdt)\b"
 )
 # "har aldrig været voldelig": a denial is no sign of violence (removed before matching,
 # so that other words in the same message still count).
@@ -163,12 +195,19 @@ WRITER_PRESENT = _p(
     r"(?:anmelder\w*|forurettede|klient\w*|borger\w*|patient\w*|beboer\w*|offer\w*|journal\w*|sag\w*|logskema\w*|akt\w*|papir\w*|underretning\w*)\b"
     r"|\b(?:hun|han|klienten|borgeren|patienten|kvinden|moren|faren|forurettede|anmelder\w*|beboeren)\ (?:er|sidder)\ (?:her\ |hos\ (?:mig|os)\ )?(?:nu\ )?"
     r"(?:til\ (?:\w+\ )?(?:samtale|moede|kontrol|konsultation|besoeg|aftale)\w*|ved\ siden\ af\ mig)\b"
+    r"|\b(?:vi|jeg)\ har\ (?:lige\ nu|netop\ nu|for\ tiden|i\ oejeblikket)\ (?:en|to|tre|flere|nogle)\ (?:beboer|klient|borger|sag|patient|elev|familie)\w*"
+    # calling the centre now is no sign that anyone is in danger now
+    r"|\b(?:kan|maa|skal|vil)\ (?:hun|han|jeg|vi|klienten|borgeren)\ (?:gerne\ )?(?:ringe|skrive|komme)\ (?:til\ (?:jer|dig|centret|en\ raadgiver)\ )?nu\b"
+    r"|\bringe\ til\ jer\ nu\b"
 )
 # A habit, not an event: "står nogle gange ved skolen". With no sign of now and no
 # danger content (weapons, threats on life, violence), a habit is not acute.
 HABITUAL = _p(
     r"\b(?:nogle\ gange|af\ og\ til|ind\ imellem|indimellem|tit|ofte|jaevnligt|gang\ paa\ gang|i\ perioder"
-    r"|(?:den|de)\ sidste\ (?:maaned\w*|mdr|md|uger?|tid)|efter\ skole(?:tid)?(?!\ i\ dag))\b"
+    r"|(?:den|de)\ sidste\ (?:maaned\w*|mdr|md|uger?|tid)|efter\ skole(?:tid)?(?!\ i\ dag)"
+    r"|flere\ gange|gentagne\ gange|hele\ tiden|(?:mange|nogle|flere)\ af\ (?:vores|mine|dem)|bliver\ ved\ med|(?:anden|tredje|fjerde|femte)\ gang"
+    r"|i\ (?:et|et\ halvt|halvandet|to|tre|fire|flere|mange)\ (?:aar|maaneder|uger|halvt\ aar)|om\ (?:aftenen|natten|morgenen)|i\ frikvartererne"
+    r"|(?:sender|skriver|ringer|laegger|filmer|foelger)\ (?:\w+\ ){0,4}og\ (?:staar|star|staa)|(?:staar|star|staa)\ (?:\w+\ ){0,4}og\ (?:laegger|sender|skriver|filmer))\b"
 )
 # A bare "nu" counts too, except in "hvad kan politiet gøre nu" and the like.
 WEAK_NOW = _p(r"(?<!hvad\ )(?<!goere\ )(?<!gore\ )(?<!bruges\ )(?<!ske\ )(?<!som\ )\bnu\b(?!\ ogsaa)")
@@ -180,7 +219,7 @@ GENERAL = _p(r"""(?:^|,\ )(?:hvordan|hvornaar|hvornar|hvilke|hvilken|hvem|findes
     |straffelov\w*|straf\w*|anmeld\w*|bange\ for|frygter|logbog\w*|\w*risiko\w*|underretning\w*|bange\ for|frygter|utryg\w*|bekymr\w*|nervoes|har\ fortalt|fortalt\ om|spoerg\w*|spurgt|sparring
     |raad\ om|henvis\w*|undervisning|oplaeg|forebygg\w*|sikkerhedsplan\w*|efterreaktion\w*
     |paa\ (?:fb|facebook|snap\w*|instagram|tiktok|nettet|sociale\ medier|messenger))\b""")
-PAST = _p(r"""\b(?:sidste\ (?:aar|maaned|uge|sommer|vinter)|i\ fjor|tidligere|tidl|engang|dengang|for\ (?:\w+\ ){1,3}(?:aar|ar|maaneder|maaned|uger|uge|stykke\ tid)\ siden|et\ stykke\ tid|loesladt|fik\ en\ dom|i\ flere\ (?:maaneder|uger|aar)|varetaegt\w*|faengsl\w*|sidder\ inde|i\ (?:19|20)\d\d
+PAST = _p(r"""\b(?:sidste\ (?:aar|maaned|uge|sommer|vinter)|i\ fjor|tidligere(?!\ (?:kaerest\w*|partner\w*|mand\b|kone\b|ansat\w*|kollega\w*|chef\w*|samlever\w*|ven\b|veninde\w*|aegtefael\w*|svoger\w*|svigerinde\w*|elev\w*|klient\w*|patient\w*|nabo\w*|bekendt\w*|arbejdsgiver\w*|kunde\w*|underbo\w*|overbo\w*|studiekammerat\w*|kaereste\w*))|tidl(?!\ (?:kaerest\w*|partner\w*|kollega\w*|ansat\w*))|engang|dengang|for\ (?:\w+\ ){1,3}(?:aar|ar|maaneder|maaned|uger|uge|stykke\ tid)\ siden|et\ stykke\ tid|loesladt|fik\ en\ dom|i\ flere\ (?:maaneder|uger|aar)|(?:flere|mange|nogle)\ aars\b|varetaegt\w*|faengsl\w*|sidder\ inde|i\ (?:19|20)\d\d
     |i\ (?:julen|paasken|\w+ferien|foraaret|efteraaret|sommer|vinter|januar|februar|marts|april|maj|juni|juli|august|september|oktober|november|december))\b""")
 
 

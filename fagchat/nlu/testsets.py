@@ -36,6 +36,7 @@ HELDOUT_SETS: Dict[str, Tuple[Path, bool]] = {
     "heldout_topics_dev": (DATA / "heldout_topics_dev.tsv", False),
     "heldout_dev6": (DATA / "heldout_dev6.tsv", False),
     "heldout_dev8": (DATA / "heldout_dev8.tsv", False),
+    "heldout_dev9": (DATA / "heldout_dev9.tsv", False),
 }
 # name -> (file, blind?); a name starting with "danger" must get 112, "lookalikes" must not.
 SAFETY_SETS: Dict[str, Tuple[Path, bool]] = {
@@ -57,6 +58,8 @@ SAFETY_SETS: Dict[str, Tuple[Path, bool]] = {
     "lookalikes_dev7": (DATA / "safety_lookalikes_dev7.txt", False),
     "danger_dev8": (DATA / "safety_danger_dev8.txt", False),
     "lookalikes_dev8": (DATA / "safety_lookalikes_dev8.txt", False),
+    "danger_dev9": (DATA / "safety_danger_dev9.txt", False),
+    "lookalikes_dev9": (DATA / "safety_lookalikes_dev9.txt", False),
 }
 _ANNOTATION = re.compile(r"\[([^\]]+)\]\{[^}]*\}|\[([^\]]+)\]\([^)]*\)")
 
