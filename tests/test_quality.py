@@ -32,6 +32,7 @@ MIN_SIZE = {
     "heldout_topics_dev": 100,
     "heldout_dev6": 170,
     "heldout_dev8": 170,
+    "heldout_dev9": 217,
 }
 
 
