@@ -42,6 +42,7 @@ class Turn:
     feedback: Optional[str] = None  # "up" or "down" on the article
     role: Optional[str] = None  # the role slot the turn sets
     danger_rule: Optional[str] = None  # the danger layer's rule, when it acted (fagchat/nlu/danger.py)
+    offered: Sequence[str] = ()  # after a 112 answer: the articles offered as buttons (actions/after_danger.py)
 
 
 def _events(turns: Sequence[Turn], start: float) -> List[Event]:
@@ -78,6 +79,10 @@ def _events(turns: Sequence[Turn], start: float) -> List[Event]:
             events.append(SlotSet("last_article", turn.article, timestamp=t + 2))
         if turn.role:
             events.append(SlotSet("role", turn.role, timestamp=t + 2))
+        if turn.offered:
+            events.append(ActionExecuted(vocabulary.ACTION_OFFER_AFTER_DANGER, policy="RulePolicy", timestamp=t + 2))
+            offer = [{"title": n, "payload": f"/{n}"} for n in turn.offered]
+            events.append(BotUttered("Er ingen i fare lige nu? …", data={"buttons": offer}, timestamp=t + 2))
         events.append(ActionExecuted("action_listen", timestamp=t + 3))
         if turn.feedback:
             events.append(SlotSet("feedback", {"value": turn.feedback, "article": turn.article}, timestamp=t + 9))
@@ -153,6 +158,16 @@ ACUTE = Turn(
     action="utter_acute_danger",
     reply="Er nogen i fare lige nu, så ring 112.",
 )
+# A routine question that got the 112 answer, then the article chosen from the offer.
+ACUTE_OFFERED = Turn(
+    "hvordan skriver jeg i logskemaet at han stod ved hendes dør i nat?",
+    "acute_danger",
+    1.0,
+    action="utter_acute_danger",
+    reply="Er nogen i fare lige nu, så ring 112.",
+    offered=("documentation", "restraining_order"),
+)
+OFFER_CHOSEN = Turn("/documentation", "documentation", 1.0, article="documentation")
 HANDOVER = Turn(
     "jeg vil gerne tale med en medarbejder",
     "human_handover",

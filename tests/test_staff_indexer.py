@@ -71,6 +71,27 @@ def test_fallbacks_acute_danger_handover_role_and_commands():
     ]
 
 
+def test_an_article_chosen_from_the_offer_after_112_is_marked():
+    _, messages, marks = summary(sample._events([sample.ACUTE_OFFERED, sample.OFFER_CHOSEN], NOW))
+    assert [(k["kind"], k["article"]) for k in marks] == [
+        ("acute", None),
+        (schema.MARK_AFTER_ALARM, "documentation"),
+        ("shown", "documentation"),
+    ]
+    assert [m["command"] for m in messages] == [0, 1]
+
+
+def test_only_a_button_tapped_right_after_the_offer_counts():
+    typed = sample.Turn("hvad skriver jeg i logskemaet?", "documentation", 0.9, article="documentation")
+    for turns in (
+        [sample.ACUTE_OFFERED, typed, sample.OFFER_CHOSEN],  # typed first: the offer was passed by
+        [sample.ACUTE, sample.OFFER_CHOSEN],  # nothing was offered
+        [sample.ANSWERED, sample.OFFER_CHOSEN],
+    ):
+        _, _, marks = summary(sample._events(turns, NOW))
+        assert schema.MARK_AFTER_ALARM not in [k["kind"] for k in marks], turns
+
+
 def test_slots_carried_into_a_new_session_are_not_counted_again():
     events = sample._events([sample.ANSWERED], NOW)
     later = NOW + 7200

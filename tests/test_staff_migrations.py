@@ -200,7 +200,11 @@ def test_a_first_release_database_is_upgraded_and_keeps_its_data(new_url):
     shape = columns(old)
     before = contents(old)
     assert db_migrations.migrate(old) == (1, db_migrations.LATEST)
-    assert contents(old, shape) == before
+    after = contents(old, shape)
+    # Step 5 sends the indexer back to the first event, so that older conversations get
+    # their 'after_112' marks; everything else is kept as it was.
+    assert (before.pop("staff_state"), after.pop("staff_state")) == ([("last_event_id", "8")], [])
+    assert after == before
     assert versions(old) == list(range(1, db_migrations.LATEST + 1))
     # Exactly the tables, columns and indexes a new database gets.
     assert db_migrations.migrate(fresh) == (None, db_migrations.LATEST)

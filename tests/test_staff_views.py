@@ -150,6 +150,26 @@ def test_a_danger_signal_weighed_as_a_routine_question_is_named_so(staff, db_url
     assert "Faresignal vejet som rutinespørgsmål" in text and "Akut fare (regel)" not in text
 
 
+def test_an_article_chosen_after_the_112_answer_is_flagged_and_filtered(staff, db_url):
+    typed = sample.Turn("tak, hvad skriver jeg så i loggen?", "documentation", 0.9, article="documentation")
+    seed(
+        db_url,
+        [
+            ("c-chosen", [sample.ACUTE_OFFERED, sample.OFFER_CHOSEN], NOW - DAY),
+            ("c-typed", [sample.ACUTE_OFFERED, typed], NOW - 2 * DAY),  # typed, not a button of the offer
+            ("c-plain", [sample.ACUTE, sample.OFFER_CHOSEN], NOW - 3 * DAY),  # a button, but nothing was offered
+        ],
+    )
+    assert staff.login().status == 303
+    assert listed(staff.get("/?acute=1")) == ["c-chosen", "c-typed", "c-plain"]
+    inbox = staff.get("/?after_alarm=1")
+    assert listed(inbox) == ["c-chosen"] and "Valgte emne efter 112" in inbox.text
+    assert "Valgte emne efter 112" not in staff.get("/?acute=1&role=politi").text
+    chosen = staff.get("/conversation/?id=c-chosen").text
+    assert "mulig falsk alarm" in chosen and "Svar om akut fare" in chosen
+    assert "mulig falsk alarm" not in staff.get("/conversation/?id=c-typed").text
+
+
 def test_stored_text_is_redacted(seeded_staff):
     text = seeded_staff.get("/conversation/?id=c-pii").text
     assert "[CPR]" in text and "[TELEFON]" in text and "[EMAIL]" in text

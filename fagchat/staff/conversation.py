@@ -22,6 +22,7 @@ EVENT_CAP = 2000
 def entries(rows: List[Any], articles: Dict[str, Any], reviews: Dict[int, Any]) -> List[Dict[str, Any]]:
     """Turn stored events into what the conversation page shows, in order."""
     out: List[Dict[str, Any]] = []
+    offer_open = False  # articles were offered after a 112 answer (as fagchat/staff/indexer.py reads it)
     for row in rows:
         data, kind = event_data(row.data), row.type_name
         base = {"ts": row.timestamp, "event_id": row.id}
@@ -43,8 +44,11 @@ def entries(rows: List[Any], articles: Dict[str, Any], reviews: Dict[int, Any]) 
                     "danger_alarm": parse.get(v.DANGER_RULE_KEY) in v.DANGER_ALARM_RULES,
                     "danger_weighed": parse.get(v.DANGER_RULE_KEY) in (v.RULE_GENERAL_QUESTION, v.RULE_MEANING_VETO),
                     "review": reviews.get(row.id),
+                    # a button of that offer, tapped next: the 112 answer was likely a false alarm
+                    "after_alarm": offer_open and str(data.get("text") or "").startswith("/"),
                 }
             )
+            offer_open = False
         elif kind == "bot":
             extra = data.get("data") or {}
             custom = extra.get("custom") if isinstance(extra.get("custom"), dict) else {}
@@ -63,6 +67,8 @@ def entries(rows: List[Any], articles: Dict[str, Any], reviews: Dict[int, Any]) 
             )
         elif kind == "action" and data.get("name") == v.UTTER_ACUTE_DANGER:
             out.append({**base, "kind": "acute"})
+        elif kind == "action" and data.get("name") == v.ACTION_OFFER_AFTER_DANGER:
+            offer_open = True
         elif kind == "action" and data.get("name") in v.FALLBACK_ACTIONS:
             out.append({**base, "kind": "fallback", "name": data.get("name")})
         elif kind == "slot" and data.get("name") == v.SLOT_FEEDBACK and isinstance(data.get("value"), dict):

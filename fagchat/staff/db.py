@@ -5,7 +5,7 @@ caller decides what one transaction holds; lists take `limit`/`offset` and count
 a cap, so no page reads a large table whole.
 """
 
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -13,6 +13,8 @@ from sqlalchemy.engine import Connection
 from fagchat import vocabulary
 from fagchat.staff.engine import chunks
 from fagchat.staff.schema import (
+    INDEXER_CURSOR,
+    MARK_AFTER_ALARM,
     PER_CONVERSATION,
     conversations,
     events,
@@ -82,6 +84,9 @@ def _inbox_where(f: Any) -> List[Any]:
     if f.end is not None:
         conds.append(c.last_at < f.end)
     conds += [c[flag] > 0 for flag in ("fallback", "thumbs_down", "handover", "acute") if getattr(f, flag)]
+    if f.after_alarm:
+        chosen = sa.select(marks.c.sender_id).where(marks.c.kind == MARK_AFTER_ALARM)
+        conds.append(c.sender_id.in_(chosen))
     if f.below is not None:
         conds.append(c.min_conf < f.below)
     if f.role:
@@ -105,6 +110,15 @@ def list_conversations(conn: Connection, f: Any, limit: int, offset: int) -> Lis
 def count_conversations(conn: Connection, f: Any, cap: int) -> int:
     """How many conversations match `f`, counting at most `cap` + 1."""
     return count_rows(conn, sa.select(conversations.c.sender_id).where(*_inbox_where(f)), cap)
+
+
+def with_mark(conn: Connection, senders: Sequence[str], kind: str) -> Set[str]:
+    """Those of `senders` whose conversation has a mark of `kind`."""
+    found: Set[str] = set()
+    for part in chunks(list(senders)):
+        query = sa.select(marks.c.sender_id).where(marks.c.sender_id.in_(part), marks.c.kind == kind).distinct()
+        found.update(conn.execute(query).scalars())
+    return found
 
 
 def articles_shown(conn: Connection, senders: Sequence[str]) -> Dict[str, List[str]]:
@@ -144,7 +158,7 @@ def delete_conversations(conn: Connection, senders: Sequence[str]) -> int:
             conn.execute(table.delete().where(table.c.sender_id.in_(part)))
     # SQLite hands a deleted top id out again: never stay ahead of the highest id left.
     top = conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0
-    set_state(conn, "last_event_id", str(min(int(get_state(conn, "last_event_id", "0")), top)))
+    set_state(conn, INDEXER_CURSOR, str(min(int(get_state(conn, INDEXER_CURSOR, "0")), top)))
     return found
 
 

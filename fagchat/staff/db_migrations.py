@@ -91,10 +91,18 @@ def _admin_flag(conn: Connection) -> None:
     _add_column(conn, schema.users, "admin")
 
 
+def _after_alarm_marks(conn: Connection) -> None:
+    """Older conversations get the new 'after_112' marks (schema.MARK_AFTER_ALARM): the
+    indexer starts again from the first event and recomputes every conversation in place.
+    No column is added (staff_marks.kind is free text) and the inbox keeps its rows meanwhile."""
+    conn.execute(schema.state.delete().where(schema.state.c.key == schema.INDEXER_CURSOR))
+
+
 STEPS: Tuple[Step, ...] = (
     Step(2, "staff_sessions.last_seen, staff_login_guard (issue 12)", _idle_timeout_and_login_guard),
     Step(3, "staff_suggestions (grouped suggestions in the review queue, issue 15)", _suggestions),
     Step(4, "staff_users.admin (models trained in the staff app)", _admin_flag),
+    Step(5, "staff_marks 'after_112': summaries recomputed (issue 10)", _after_alarm_marks),
 )
 LATEST = STEPS[-1].version
 

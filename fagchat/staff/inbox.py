@@ -11,6 +11,7 @@ from sanic.response import HTTPResponse
 from fagchat.knowledge import ROLES
 from fagchat.staff import db
 from fagchat.staff.pages import FEEDBACK_LABELS, BadDate, BadInput, danish_date, pager, parse_date, render
+from fagchat.staff.schema import MARK_AFTER_ALARM
 
 bp = Blueprint("inbox")
 FLAGS = {
@@ -18,6 +19,9 @@ FLAGS = {
     "thumbs_down": f"Svaret {FEEDBACK_LABELS['down'].lower()}",
     "handover": "Henvist til en medarbejder",
     "acute": "Akut fare besvaret",
+    # An article chosen from the offer right after the 112 answer: likely a false alarm,
+    # worth a look-alike example or a review of the message (fagchat/staff/indexer.py).
+    "after_alarm": "Valgte et emne efter 112-svaret",
 }
 DATES = {"from": "Fra", "to": "Til"}  # date filters and their labels
 
@@ -54,6 +58,7 @@ class Filter:
     thumbs_down: bool = False
     handover: bool = False
     acute: bool = False
+    after_alarm: bool = False  # an article was chosen from the offer after a 112 answer
     below: Optional[float] = None  # lowest NLU confidence under this
     articles: Optional[List[str]] = None  # an article of the chosen topic was shown
     role: Optional[str] = None
@@ -117,5 +122,9 @@ async def index(request: Request) -> HTTPResponse:
         page = pager(request, total, config.page_size, config.count_cap)
         rows = db.list_conversations(conn, f, page.size, page.offset)
         shown = db.articles_shown(conn, [r.sender_id for r in rows])
-    items: List[Dict[str, Any]] = [{"row": r, "topics": topics_of(request, shown.get(r.sender_id, []))} for r in rows]
+        after_alarm = db.with_mark(conn, [r.sender_id for r in rows], MARK_AFTER_ALARM)
+    items: List[Dict[str, Any]] = [
+        {"row": r, "topics": topics_of(request, shown.get(r.sender_id, [])), "after_alarm": r.sender_id in after_alarm}
+        for r in rows
+    ]
     return render(request, "inbox.html", items=items, page=page, deleted=request.args.get("deleted") == "1", **form)

@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from sqlalchemy.engine import Engine
 
 from fagchat import vocabulary as v
-from fagchat.staff import db
+from fagchat.staff import db, schema
 
 logger = logging.getLogger(__name__)
 
@@ -35,13 +35,13 @@ def catch_up(engine: Engine, day: Day, max_events: Optional[int] = None) -> int:
     done = 0
     while max_events is None or done < max_events:
         with engine.begin() as conn:
-            last = int(db.get_state(conn, "last_event_id", "0"))
+            last = int(db.get_state(conn, schema.INDEXER_CURSOR, "0"))
             batch = db.events_after(conn, last, BATCH)
             if not batch:
                 break
             senders = sorted({sender for _, sender in batch})
             index_conversations(conn, senders, day)
-            db.set_state(conn, "last_event_id", str(batch[-1][0]))
+            db.set_state(conn, schema.INDEXER_CURSOR, str(batch[-1][0]))
         done += len(batch)
     if done:
         logger.debug("indexer.caught_up events=%d", done)
@@ -52,7 +52,7 @@ def reindex(engine: Engine, day: Day) -> int:
     """Rebuild every summary from the events; return how many events were read."""
     with engine.begin() as conn:
         db.replace_summaries(conn, None, [], [], [])
-        db.set_state(conn, "last_event_id", "0")
+        db.set_state(conn, schema.INDEXER_CURSOR, "0")
     return catch_up(engine, day)
 
 
@@ -92,6 +92,7 @@ class _Conversation:
         self.session_start = False  # between session_started and the next action
         self.role: Optional[str] = None
         self.fallback = False
+        self.offer_open = False  # articles were offered after a 112 answer; the next message may pick one
 
     def mark(self, event_id: int, ts: float, kind: str, article: Optional[str] = None) -> None:
         self.marks.append(
@@ -125,6 +126,11 @@ class _Conversation:
         }
         self.messages.append(self.turn)
         self.turn_shown = set()
+        # A button of the offer after a 112 answer, tapped as the very next message: the
+        # user wanted that article, so the 112 answer was likely a false alarm.
+        if self.offer_open and self.turn["command"] and name not in (None, v.ACUTE_DANGER, v.NLU_FALLBACK):
+            self.mark(event_id, ts, schema.MARK_AFTER_ALARM, name[:64])
+        self.offer_open = False
 
     def action(self, event_id: int, ts: float, name: Optional[str]) -> None:
         self.session_start = False
@@ -136,6 +142,8 @@ class _Conversation:
             self.mark(event_id, ts, "handover")
         elif name == v.UTTER_ACUTE_DANGER:
             self.mark(event_id, ts, "acute")
+        elif name == v.ACTION_OFFER_AFTER_DANGER:
+            self.offer_open = True
 
     def slot(self, event_id: int, ts: float, data: Dict[str, Any]) -> None:
         name, value = data.get("name"), data.get("value")

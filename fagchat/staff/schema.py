@@ -79,7 +79,9 @@ messages = sa.Table(
 )
 
 # Countable moments: an article shown, 👍/👎 (latest per article and conversation),
-# a handover, an acute-danger answer, a fallback action.
+# a handover, an acute-danger answer, a fallback action, and an article chosen from the
+# offer right after a 112 answer (MARK_AFTER_ALARM: the 112 answer was likely a false alarm).
+MARK_AFTER_ALARM = "after_112"
 marks = sa.Table(
     "staff_marks",
     metadata,
@@ -175,6 +177,8 @@ audit = sa.Table(
     sa.Column("ip", sa.String(64), nullable=False, default=""),
 )
 
+# The staff app's own state; INDEXER_CURSOR is the highest event id the indexer has read.
+INDEXER_CURSOR = "last_event_id"
 state = sa.Table(
     "staff_state",
     metadata,
