@@ -1,6 +1,8 @@
 """Pure helpers of the chat channel."""
 
+import asyncio
 import re
+from types import SimpleNamespace
 
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
@@ -15,16 +17,37 @@ def test_clean_text_drops_invisible_and_control_characters():
     assert clean_text("æøå 👍") == "æøå 👍"
 
 
-def test_offered_payloads_are_those_of_the_latest_bot_turn():
-    events = [
-        BotUttered("gammel", {"buttons": [{"title": "x", "payload": "/old"}]}),
-        UserUttered("hej"),
-        ActionExecuted("action_answer"),
-        BotUttered("svar", {"buttons": [{"title": "a", "payload": "/safety"}]}),
-        BotUttered("rolle", {"buttons": [{"title": "b", "payload": '/inform_role{"role":"politi"}'}]}),
-        ActionExecuted("action_listen"),
-    ]
-    assert offered_payloads(events) == {"/safety", '/inform_role{"role":"politi"}'}
+def turn(text, *payloads):
+    """A user message and the bot's reply with buttons carrying `payloads`."""
+    buttons = [{"title": p, "payload": p} for p in payloads]
+    return [UserUttered(text), ActionExecuted("action_answer"), BotUttered("svar", {"buttons": buttons})]
+
+
+def test_offered_payloads_are_those_of_the_bot_s_last_two_turns():
+    events = (
+        turn("først", "/old") + turn("hej", "/late_offer") + turn("igen", "/safety", '/inform_role{"role":"politi"}')
+    )
+    events.append(ActionExecuted("action_listen"))
+    # "/late_offer" came after "hej" but, the action server being slow, reached the user
+    # only with the reply to "igen": a tap on it is still a button, "/old" is not.
+    assert offered_payloads(events) == {"/late_offer", "/safety", '/inform_role{"role":"politi"}'}
+    assert offered_payloads(events, turns=1) == {"/safety", '/inform_role{"role":"politi"}'}
+
+
+def test_the_command_guard_lets_a_late_offer_s_button_through_and_nothing_older():
+    from rasa.core.tracker_store import InMemoryTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from fagchat.channel.requests import guard_command
+
+    store = InMemoryTrackerStore(Domain.empty())
+    events = turn("først", "/old") + turn("hej", "/late_offer") + turn("igen", "/safety")
+    asyncio.run(store.save(DialogueStateTracker.from_events("abc", events)))
+    agent = SimpleNamespace(tracker_store=store)
+    assert asyncio.run(guard_command(agent, "abc", "/late_offer")) == "/late_offer"
+    assert asyncio.run(guard_command(agent, "abc", "/old")) == "old"
+    assert asyncio.run(guard_command(agent, "abc", "/acute_danger")) == "acute_danger"
 
 
 def test_merge_custom_attaches_article_to_the_answer():

@@ -7,7 +7,8 @@ By concern:
 
 - `requests.py`: reading and validating a request, and the `/` command guard — bad input
   gets a 4xx and a Danish message, never a 5xx; typed `/intent{...}` text is a command
-  only when it is a button the bot just offered;
+  only when it is a button the bot offered in its last two turns (a
+  late answer's buttons arrive with the reply to the next message);
 - `turns.py`: one message's processing, the holding answer when the bot is slow and the
   late answer that follows with the next message, and the contact details whenever the
   bot produced nothing or the message could not be stored;

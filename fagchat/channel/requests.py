@@ -67,20 +67,27 @@ def message_text(message: Any, max_chars: int) -> Union[str, HTTPResponse]:
     return text
 
 
-def offered_payloads(events: List[Any]) -> Set[str]:
-    """Return the button payloads the bot sent since the user's last message."""
+def offered_payloads(events: List[Any], turns: int = 2) -> Set[str]:
+    """Return the button payloads of the bot's last `turns` turns.
+
+    Two by default: when the action server was slow, the end of a turn (an offer with its
+    buttons) reaches the user only with the reply to their next message, so a button in
+    that reply can belong to the turn before the latest user message.
+    """
     payloads: Set[str] = set()
     for event in reversed(events):
         if isinstance(event, UserUttered):
-            break
-        if isinstance(event, BotUttered):
+            turns -= 1
+            if turns <= 0:
+                break
+        elif isinstance(event, BotUttered):
             for button in (event.data or {}).get("buttons") or []:
                 payloads.add(str(button.get("payload", "")))
     return payloads
 
 
 async def guard_command(agent: Any, sender: str, text: str) -> str:
-    """Keep `/intent` commands only when they are a button the bot just offered."""
+    """Keep `/intent` commands only when they are a button the bot recently offered."""
     if not text.startswith("/"):
         return text
     tracker = await agent.tracker_store.retrieve(sender) if agent.tracker_store else None
