@@ -10,7 +10,7 @@ from sanic.response import HTTPResponse
 from fagchat import vocabulary as v
 from fagchat.staff import db
 from fagchat.staff.auth import audit
-from fagchat.staff.indexer import event_data
+from fagchat.staff.indexer import event_data, tapped_after_alarm
 from fagchat.staff.pages import BadInput, Missing, render
 from fagchat.text import conversation_ref
 
@@ -22,7 +22,7 @@ EVENT_CAP = 2000
 def entries(rows: List[Any], articles: Dict[str, Any], reviews: Dict[int, Any]) -> List[Dict[str, Any]]:
     """Turn stored events into what the conversation page shows, in order."""
     out: List[Dict[str, Any]] = []
-    offer_open = False  # articles were offered after a 112 answer (as fagchat/staff/indexer.py reads it)
+    offer_open = False  # articles were offered after a 112 answer; the next message may pick one
     for row in rows:
         data, kind = event_data(row.data), row.type_name
         base = {"ts": row.timestamp, "event_id": row.id}
@@ -45,7 +45,7 @@ def entries(rows: List[Any], articles: Dict[str, Any], reviews: Dict[int, Any]) 
                     "danger_weighed": parse.get(v.DANGER_RULE_KEY) in (v.RULE_GENERAL_QUESTION, v.RULE_MEANING_VETO),
                     "review": reviews.get(row.id),
                     # a button of that offer, tapped next: the 112 answer was likely a false alarm
-                    "after_alarm": offer_open and str(data.get("text") or "").startswith("/"),
+                    "after_alarm": offer_open and tapped_after_alarm(data) is not None,
                 }
             )
             offer_open = False

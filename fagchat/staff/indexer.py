@@ -79,6 +79,15 @@ def event_data(data: Optional[str]) -> Dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def tapped_after_alarm(data: Dict[str, Any]) -> Optional[str]:
+    """The article intent a user message picked, if it is a tap on a button (to be read
+    only as the very next message after the offer that follows a 112 answer)."""
+    name = ((data.get("parse_data") or {}).get("intent") or {}).get("name")
+    if not str(data.get("text") or "").startswith("/") or name in (None, v.ACUTE_DANGER, v.NLU_FALLBACK):
+        return None
+    return name if isinstance(name, str) else None
+
+
 class _Conversation:
     """The running state while one conversation's events are read in order."""
 
@@ -128,8 +137,9 @@ class _Conversation:
         self.turn_shown = set()
         # A button of the offer after a 112 answer, tapped as the very next message: the
         # user wanted that article, so the 112 answer was likely a false alarm.
-        if self.offer_open and self.turn["command"] and name not in (None, v.ACUTE_DANGER, v.NLU_FALLBACK):
-            self.mark(event_id, ts, schema.MARK_AFTER_ALARM, name[:64])
+        picked = tapped_after_alarm(data) if self.offer_open else None
+        if picked:
+            self.mark(event_id, ts, schema.MARK_AFTER_ALARM, picked[:64])
         self.offer_open = False
 
     def action(self, event_id: int, ts: float, name: Optional[str]) -> None:
