@@ -34,6 +34,7 @@ MIN_SIZE = {
     "heldout_dev6": 170,
     "heldout_dev8": 170,
     "heldout_dev9": 217,
+    "heldout_dev10": 160,
 }
 
 

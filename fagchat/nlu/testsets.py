@@ -37,6 +37,7 @@ HELDOUT_SETS: Dict[str, Tuple[Path, bool]] = {
     "heldout_dev6": (DATA / "heldout_dev6.tsv", False),
     "heldout_dev8": (DATA / "heldout_dev8.tsv", False),
     "heldout_dev9": (DATA / "heldout_dev9.tsv", False),
+    "heldout_dev10": (DATA / "heldout_dev10.tsv", False),
 }
 # name -> (file, blind?); a name starting with "danger" must get 112, "lookalikes" must not.
 SAFETY_SETS: Dict[str, Tuple[Path, bool]] = {
@@ -60,6 +61,8 @@ SAFETY_SETS: Dict[str, Tuple[Path, bool]] = {
     "lookalikes_dev8": (DATA / "safety_lookalikes_dev8.txt", False),
     "danger_dev9": (DATA / "safety_danger_dev9.txt", False),
     "lookalikes_dev9": (DATA / "safety_lookalikes_dev9.txt", False),
+    "danger_dev10": (DATA / "safety_danger_dev10.txt", False),
+    "lookalikes_dev10": (DATA / "safety_lookalikes_dev10.txt", False),
 }
 _ANNOTATION = re.compile(r"\[([^\]]+)\]\{[^}]*\}|\[([^\]]+)\]\([^)]*\)")
 
