@@ -91,6 +91,18 @@ def danger():
         "hendes tidligere kæreste truer hende og står ved hoveddøren nu",
         # a weak general word at the end of a story of now
         "to mænd står foran hendes opgang og hun tør ikke tage hjem. hvor mange dage kan hun blive her?",
+        # dev10: a threat with an ultimatum is no hypothesis; "i øjeblikket"; at the sports hall
+        "hendes eks står ude ved idrætshallen og skriver at han slår hende ihjel, hvis hun ikke kommer ud",
+        "en kvinde hamrer på hans dør i øjeblikket og siger hun skærer sig selv hvis han ikke lukker op",
+        "faren står i øjeblikket i gården og råber, og han bliver ved med at tage noget op af lommen",
+        # a threat with a deadline; "i dag bliver dagen"; "the last time you see them"; gone to her address
+        "han skrev at han kommer kl 20 og så er det slut. hvad gør jeg",
+        'han skrev i morges "i dag bliver dagen", og han blev set i kantinen for en halv time siden',
+        'han henter ungerne i aften og siger "det er sidste gang du ser dem", han har ikke samvær',
+        "hans far ringede og sagde at han har taget riflen og er kørt hen til ekskærestens adresse",
+        # a habit, but today he is here; a habit, and now she does not answer the phone
+        "han har stået ved klinikken flere gange, og i dag sidder han i venteværelset og venter",
+        "naboen har chikaneret hende i et år, og nu står han på hendes altan og hun tager ikke telefonen",
     ],
 )
 def test_danger_now_is_detected(text, danger):
@@ -170,6 +182,17 @@ def test_danger_now_is_detected(text, danger):
         "for et år siden forsøgte hun selvmord, i dag er hun stabil. hvordan følger jeg op?",
         # "tidligere" before a person is not a time, but a habit stays a habit
         "hendes tidligere kollega bliver ved med at skrive og stå ved hendes bil, er det stalking?",
+        # dev10: the doorbell in after-effects; a state today; what counts as a breach; an alarm device
+        "hun blev kvalt for flere år siden og får stadig hjertebanken når det ringer på døren",
+        "efter truslerne for to år siden var hun indlagt, men hun er i dag tryg og i arbejde",
+        "hvad tæller med som brud på et tilhold, også hvis han står ved hendes arbejde?",
+        "er det nok at han står på den anden side af vejen til at tilholdet er brudt?",
+        "hvordan får en klient en overfaldsalarm, og hvem betaler for den?",
+        # violence told as past and a habit at the nursery
+        "far har tidligere slået mor og venter tit ved børnehaven når han har samvær, hvad gør vi?",
+        # something hidden on her car is no one at it; "mange gange om ugen" is a habit
+        "hun tror der sidder noget på bilen, for han ved altid hvor hun er. hvordan tjekker hun det?",
+        "eksen ringer mange gange om ugen og venter ved hendes busstop, kan I vurdere det?",
     ],
 )
 def test_general_or_past_questions_are_not_acute(text, danger):

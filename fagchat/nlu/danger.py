@@ -23,6 +23,7 @@ or names today as the day of a weapon, a threat on life or violence (`TODAY`).
 """
 
 import logging
+import re
 from typing import Any, Dict, FrozenSet, List, Optional, Text
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -68,6 +69,22 @@ def cleared(text: str) -> str:
     return WRITER_PRESENT.sub(" ", DENIED.sub(" ", fold(text)))
 
 
+# An ultimatum inside a threat ("slår hende ihjel, hvis hun ikke kommer ud") is no
+# hypothetical question: the "hvis" clause after a clause with danger content is dropped
+# before HYPOTHETICAL is read.
+_ULTIMATUM = re.compile(r"([^,]*) , hvis (?:du|hun|han|jeg|i|vi|de) ikke\b")
+
+
+def hypothetical(folded: str) -> bool:
+    """Whether the folded text frames its scene as a hypothesis (not as an ultimatum)."""
+
+    def drop(match: "re.Match[str]") -> str:
+        threat = any(p.search(match.group(1)) for p in DANGER)
+        return match.group(1) + " , ultimatum" if threat else match.group(0)
+
+    return bool(HYPOTHETICAL.search(_ULTIMATUM.sub(drop, folded)))
+
+
 def general_signal(text: str) -> int:
     """How plainly `text` is a general, past or hypothetical question with no sign of "now".
 
@@ -84,7 +101,7 @@ def general_signal(text: str) -> int:
     if NOW.search(folded):
         return NOT_GENERAL
     textbook = TEXTBOOK.search(folded) or TEXTBOOK_WEAK.search(folded)
-    if textbook or HYPOTHETICAL.search(folded) or (GENERALLY.search(folded) and not present):
+    if textbook or hypothetical(folded) or (GENERALLY.search(folded) and not present):
         return PLAINLY_GENERAL
     # A habit with no weapon, threat on life or violence in it ("står nogle gange ved skolen").
     if HABITUAL.search(folded) and not any(p.search(folded) for p in DANGER):
@@ -120,13 +137,17 @@ def is_acute_danger(text: str) -> bool:
         return False
     if RESOLVED.search(folded) and not present:
         return False
-    if HYPOTHETICAL.search(folded):
+    if hypothetical(folded):
         return now
-    if HABITUAL.search(folded) and not (now or content):
-        return False
-    if content and TODAY.search(folded):
-        return True
     past = PAST.search(folded)
+    today = TODAY.search(folded)
+    # A habit is not acute, unless something happens now or today, or it carries danger
+    # content that is not itself told as past ("har tidligere slået hende og står ofte
+    # ved vuggestuen" is a habit; "i dag sidder han i venteværelset" is not).
+    if HABITUAL.search(folded) and not (now or (content and not past) or (today and (present or content))):
+        return False
+    if content and today:
+        return True
     if now or present or (WEAK_NOW.search(folded) and not past):
         return True
     return strong and not (past or GENERAL.search(folded))

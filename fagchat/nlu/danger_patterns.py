@@ -22,23 +22,24 @@ PERSON = r"(?:hende|ham|mig|os|dem|dig|barnet|boernene|boern|born|min\ klient|kl
 LOCATION = r"""(?:doer\w*|dor\b|dore\w*|dooren|vindue\w*|rude\w*|hus\w*|lejlighed\w*|bolig\w*|opgang\w*|trappe\w*|gaard\w*|gade\w*
     |bil\w*|indkoersel\w*|have\w*|kontor\w*|skole\w*|institution\w*|boernehave\w*|vuggestue\w*|arbejd\w*|parkering\w*|station\w*
     |supermarked\w*|butik\w*|bro\w*|gang\w*|reception\w*|ventev\w*rels\w*|garderobe\w*|fortov\w*|hegn\w*|krisecent\w*|hjem\w*|matrikel\w*|kaelder\w*|soveva?erelse\w*
-    |legeplads\w*|venteomraad\w*|entre\w*|hotel\w*|lobby\w*|foyer\w*|postkass\w*|stue\w*|port\w*|badeva?erelse\w*|koekken\w*|altan\w*|carport\w*|skab\w*)"""
+    |legeplads\w*|venteomraad\w*|entre\w*|hotel\w*|lobby\w*|foyer\w*|postkass\w*|stue\w*|port\w*|badeva?erelse\w*|koekken\w*|altan\w*|carport\w*|skab\w*|hal\b|hallen\w*|\w+hal(?:len)?\b)"""
 DANGER = [
     # threats to kill, and threats on life
     _p(r"""\b(?:ihjel|draeb\w*|drab\b|myrd\w*|mord\b|doedstru\w*|dodstru\w*|ikke\ overlev\w*|skyde\w*|skyder|stikke\ \w+\ ned
         |stikker\ (?:mig|hende|dig|ham|os)|kvael\w*|kvaler|kvalt\w*|kvalte|ikke\ (?:kan\ |kunne\ )?traekke\ vejret|om\ halsen|livet\ af\ (?:sig|mig)\ selv|braende\ \w+\ ned|brande\ \w+\ ned|(?:saette|saetter|stikke|stikker|taende|taender)\ (?:\w+\ )?ild\b|paa\ livet|livet\ ud\ af|i\ live|den\ sidste\ dag
         |goere\ det\ af\ med|gjort\ det\ af\ med|afslutte\ det\ her|det\ ender\ i\ (?:dag|aften|nat)|(?:godnat|farvel)\ for\ sidste\ gang|aldrig\ (?:skal\ )?se\ (?:barnet|boernene|born|\w+\ (?:datter|soen|boern|barn))\ igen
-        |(?:skal|vil|kommer\ til\ at)\ doe\b|\b(?:hun|han|de)\ kommer\ ikke\ (?:tilbage|hjem)\b(?!\ (?:til|paa|fra|i)\ )|\b(?:du|i)\ doer\b|(?:i\ (?:dag|aften|nat)\ er\ det\ slut|er\ det\ slut\ i\ (?:dag|aften|nat))|doe\ i\ (?:dag|aften|nat)|i\ (?:dag|aften|nat)\ (?:doer|dor)\ \w+|goer\ \w+\ noget\ ved\ (?:dem|hende|ham|barnet|boernene|os))"""),
+        |(?:skal|vil|kommer\ til\ at)\ doe\b|\b(?:hun|han|de)\ kommer\ ikke\ (?:tilbage|hjem)\b(?!\ (?:til|paa|fra|i)\ )|\b(?:du|i)\ doer\b|(?:i\ (?:dag|aften|nat)\ er\ det\ slut|er\ det\ slut\ i\ (?:dag|aften|nat))|doe\ i\ (?:dag|aften|nat)|i\ (?:dag|aften|nat)\ (?:doer|dor)\ \w+|goer\ \w+\ noget\ ved\ (?:dem|hende|ham|barnet|boernene|os)
+        |i\ (?:dag|aften|nat)\ (?:bliver|er)\ (?:dagen|natten|aftenen)\b|\b(?:kommer|henter)\ (?:\w+\ ){0,5}(?:og\ )?saa\ er\ det\ (?:slut|forbi|overstaaet))"""),
     # suicide, the victim's or the perpetrator's
     _p(r"""\b(?:selvmord|(?:slutte|ende|afslutte)\ det\ hele|et\ reb\b|tage\ (?:sit|mit|sig|dit)\ (?:eget\ )?liv|ikke\ vil\ leve|tager\ (?:sit|mit)\ (?:eget\ )?liv|vil\ ikke\ leve|ikke\ leve\ mere
         |vil\ doe\b|med\ et\ reb|koebt\ (?:et\ )?reb|taget\ (?:alle\ |en\ masse\ |mange\ )?(?:sine\ |mine\ |hendes\ |hans\ )?piller|haenge\ (?:sig|mig)|det\ her\ er\ farvel|hopper\ ud|farvelbrev\w*|afskedsbrev\w*|samlet\ piller|tage\ pillerne|springer\ ud|springe\ ud|hoppe\ ud|springer\ hvis
-        |skade\ (?:sig|mig)\ selv|ende\ (?:sit|mit)\ liv|paa\ en\ bro|slugt|pillerne|piller\ (?:foran|klar|liggende)|overdosis
+        |skade\ (?:sig|mig)\ selv|skaer\w*\ (?:sig|mig)\ selv|ende\ (?:sit|mit)\ liv|paa\ en\ bro|slugt|pillerne|piller\ (?:foran|klar|liggende)|overdosis
         |goere\ det\ i\ (?:aften|nat|dag)|ikke\ kan\ mere)"""),
     # weapons
     _p(r"""\b(?:kniv\w*|pistol\w*|gevae?r\w*|vaa?ben\w*|vapen|oekse\w*|boksejern|baseballbat\w*|koelle\w*|jernstang\w*|hammer\w*
         |machete\w*|skydevaa?ben\w*|benzin\w*|skud\w*|\w*riffel\w*|\w*gevaer\w*)"""),
     # violence and being held
-    _p(rf"""\b(?:sla+r(?!\ op)|sparker|angrib\w*|overfal\w*|kvaeler|voldtag\w*|banker\ {PERSON}|taesker|taev\w*|sla+e?t(?!\ op)|bloeder|bloder|blod
+    _p(rf"""\b(?:sla+r(?!\ op)|sparker|angrib\w*|overfal(?!dsalarm)\w*|kvaeler|voldtag\w*|banker\ {PERSON}|taesker|taev\w*|sla+e?t(?!\ op)|bloeder|bloder|blod
         |slaar\ {PERSON}|holder\ {PERSON}\ fast|(?:hevet|hiver|trukket|slaebt|tvunget)\ (?:mig|hende|ham|os|barnet)\ ind\ i|har\ fat\ i\ {PERSON}|skriger\ at|holdt\ fast|hiver\ i|river\ i|skubbe\w*|slaeb\w*
         |(?:trykke\w*|presse\w*|maase\w*)\ \w+(?:\ \w+)?\ op\ (?:mod|ad)|presse\w*\ (?:\w+\ ){{0,2}}af\ vejen|kan\ ikke\ komme\ fri|blokerer\ (?:\w+\ ){{0,2}}doer\w*)\b"""),
     _p(r"""\b(?:spaerret|spaeret|laast|laaset|lukket|holdt|holder)\ (?:\w+\ ){0,3}inde\b|indespae\w*|ikke\ lade\ (?:mig|hende|ham|os)\ gaa?\b|bundet\ (?:mig|hende|ham|os)|binder\ (?:mig|hende)|kan\ ikke\ (?:komme\ ud|slippe|komme\ vaek)
@@ -48,7 +49,8 @@ DANGER = [
         |\b(?:har|holder)\ (?:\w+\ )?(?:barnet|boernene|born|boern|datteren|soennen|pigen|drengen|babyen|ungerne|ungen|dem)\b|\bholder\ (?:\w+\ )?baby\w*
         |\bkoert\ (?:\w+\ ){0,3}med\ (?:ham|hende|barnet|boernene|drengen|pigen|dem)\b
         |\b(?:barnet|boernene|datter\w*|soen\w*)\ er\ (?:i\ fare|alene|forsvundet|taget|bortfoert)|aldrig\ (?:boernene|barnet|born)\ igen
-        |aldrig\ (?:faar\ lov\ til\ at\ )?se\w?\ (?:dem|hende|ham|boernene|barnet|drengen|pigen|babyen)\ igen|vil\ have\ barnet\ med"""),
+        |aldrig\ (?:faar\ lov\ til\ at\ )?se\w?\ (?:dem|hende|ham|boernene|barnet|drengen|pigen|babyen)\ igen|vil\ have\ barnet\ med
+        |(?:sidste\ gang|aldrig\ mere)\ (?:du|i)\ ser\ (?:dem|ungerne|ungen|boernene|barnet|os|mig|hende|ham)\b"""),
     # explicit danger and cries for help
     _p(r"\b(?:livsfa\w*|akut\ fare|i\ fare|fare\ for)\b"),
     _p(
@@ -92,17 +94,17 @@ DANGER_NOW = [
     # intrusion: at the door, breaking in, inside
     _p(rf"""\b(?:bryd\w*\ ind|bryde\ \w+\ op|braekker|braeker|braekke\b|braekket|smadr(?!ede\b|et\b)\w*|lige\ smadret|dirk\w*|rode\w*\ ved|roder\ ved|hamrer\b|hamre\b|banker\ paa|banke\ paa|sparke\w*\ \w*\ ?doer\w*
         |komme\ ind(?!\ (?:paa|i)\ (?:et\ |en\ )?(?:krisecent\w*|forloeb\w*|behandling\w*|betragtning|ordning\w*|tilbud\w*))|kommet\ ind|kommer\ ind\ nu|(?:brudt|braadt|bradt|broedt|braget)\ ind|(?:gaaet|koert)\ ind\ (?:paa|i|gennem)\ (?:\w+\ ){{0,2}}{LOCATION}
-        |paa\ vej\ (?:ind|op|hen|herhen|herover|hertil|derover|over|hjem\ til)|er\ inde\ i(?!\ (?:en|et|sagen|sager\w*|billedet|forloeb\w*)\b)|traeng\w*\ ind|laas\w*\ op|ringer\ paa|ringet\ paa\ (?:\w+\ )?doer\w*|(?:klatre|kravle)\w*\ (?:\w+\ )?(?:over|ind|op)\b
+        |paa\ vej\ (?:ind|op|hen|herhen|herover|hertil|derover|over|hjem\ til)|er\ inde\ i(?!\ (?:en|et|sagen|sager\w*|billedet|forloeb\w*)\b)|traeng\w*\ ind|laas\w*\ op|(?<!det\ )(?<!naar\ han\ )(?<!naar\ hun\ )ringer\ paa|ringet\ paa\ (?:\w+\ )?doer\w*|(?:klatre|kravle)\w*\ (?:\w+\ )?(?:over|ind|op)\b
         |vil\ ikke\ gaa(?:\ (?:igen|derfra|herfra|vaek))?(?:\ ,|$)|gaar\ ikke\ foer|frem\ og\ tilbage\ (?:uden\ ?for|foran|ved)
         |\b(?:han|eksen|udoeveren|stalkeren|manden|faren|faderen)\ (?:\w+\ )?proever\ at\ komme\ (?:ind|forbi)
         |(?:aabne|aabner|river\ i|rive\ i|hiver\ i)\ (?:\w+\ ){{0,2}}(?:(?:hoved)?doer\w*|vindue\w*)|nae?gter\ at\ gaa|er\ her\b
         |(?:gaar|gar|loeber|kommer)\ (?:han\ |hun\ |de\ )?(?:op|hen)\ (?:mod|til|ad)\ (?:\w+\ ){{0,2}}(?:hoved)?(?:doer\w*|{LOCATION})
         |kommer\ (?:han|hun|de)\ ind\b
         |(?:rejse|koere|flygte|tage)\ (?:\w+\ ){{0,2}}langt\ vaek\ (?:i\ dag|nu|i\ aften|i\ nat)|(?:ud\ af|forlade)\ landet\ (?:i\ dag|nu|i\ aften|i\ nat|i\ morgen))"""),
-    _p(rf"""\b(?:staar|star|staa|sidder|venter|holder|lurer|kigger|parkeret|haenger|raaber|gaar\ rundt)\ (?:\w+\ ){{0,4}}
+    _p(rf"""\b(?:staar|star|staa|sidder(?!\ (?:noget|der|en\ \w*tracker\w*|en\ gps\w*|en\ chip\w*|en\ sender\w*)\b)|venter|holder|lurer|kigger|parkeret|haenger|raaber|gaar\ rundt)\ (?:\w+\ ){{0,4}}
         (?:uden\ ?for|udenfor|foran|ved|i|paa|nede\ i|oppe\ i|ude\ i|ude\ paa|bag|ind\ i|inde\ i|ud\ for)\ (?:\w+\ ){{0,2}}{LOCATION}"""),
     _p(
-        r"\b(?:staar|star|lurer|holder|dukket\ op)\ (?:lige\ )?(?:ved|foran|uden\ ?for|udenfor|ude\ foran|paa(?!\ ,|$|\ i\b)|nede\ paa)\b"
+        r"\b(?:staar|star|lurer|holder|dukket\ op)\ (?:lige\ )?(?:ved|foran|uden\ ?for|udenfor|ude\ (?:foran|ved)|paa(?!\ ,|$|\ i\b)|nede\ paa)\b"
         r"|\bventer\ (?:lige\ )?(?:ved|foran|uden\ ?for|udenfor|ude\ foran|nede\ paa)\b"
     ),
     _p(
@@ -114,8 +116,9 @@ DANGER_NOW = [
     _p(
         r"\b(?:han|hun|de)\ kommer\ (?:nu|herhen|hjem\ til|i\ aften|i\ nat)\b|\bkoerer\ rundt\ om\b|\bkoerer\ vaek\ med\b|\bi\ nat\ sker\ det\b"
     ),
-    # gone off with him, a child driven abroad: happening as the message is written
-    _p(r"""\ber\ (?:taget|koert|rejst|stukket)\ (?:af\ sted|afsted|vaek)\ med\ (?:en\ mand|ham|manden|stalkeren|udoeveren|eksen|faren)\b
+    # gone off with him, gone over to her home, a child driven abroad: happening as the message is written
+    _p(r"""\ber\ (?:koert|taget|gaaet|cyklet|loebet)\ (?:hen\ |over\ |ud\ )?til\ (?:hendes|pigens|kvindens|morens|moderens|ekskaerestens|eksens|ofrets)\ (?:adresse|hus|hjem|lejlighed|bolig|arbejde|skole)\w*
+        |\ber\ (?:taget|koert|rejst|stukket)\ (?:af\ sted|afsted|vaek)\ med\ (?:en\ mand|ham|manden|stalkeren|udoeveren|eksen|faren)\b
         |\b(?:koerer|flyver|rejser)\ (?:\w+\ )?(?:til|mod)\ (?:\w+\ )?(?:m|med)\ (?:ham|hende|barnet|boernene|dem|drengen|pigen)\b(?!\ (?:i|paa|til|naeste|om)\ )"""),
     # a child not brought back, a door blocked: happening as the message is written
     _p(r"""\bikke\ (?:har\ )?afleveret\ (?:\w+\ ){0,2}(?:boern\w*|barn\w*|born|\w*aarige|datter\w*|soen\w*|pige\w*|dreng\w*|baby\w*)
@@ -141,7 +144,7 @@ DANGER_NOW = [
 # ("Generelt spørgsmål: … han er inde i boligen og har låst døren").
 GENERALLY = _p(r"\bgenerel\w*")
 # Explicit signs that it is happening now (or is about to).
-NOW = _p(r"""\b(?:lige\ nu|netop\ nu|i\ det(?:te|\ her)\ oe?jeblik|for\ et\ (?:oe?jeblik|kvarter)\ siden|et\ kvarters\ tid|her\ til\ aften|klokken\ er\ \d+|(?:tager|svarer)\ ikke\ (?:sin\ |hendes\ |hans\ )?telefon\w*|lige\ (?:er\ )?blevet|herude|derude|her\ nu|er\ her|i\ nat|i\ aften|lige\ (?:bag|udenfor|uden|kommet|sendt|ringet|her)
+NOW = _p(r"""\b(?:lige\ nu|netop\ nu|i\ det(?:te|\ her)\ oe?jeblik|i\ oe?jeblikket|for\ (?:en\ )?(?:halv\ )?time\ siden|(?:tager|svarer)\ (?:hun|han)\ ikke\ (?:sin\ |hendes\ |hans\ )?telefon\w*|for\ et\ (?:oe?jeblik|kvarter)\ siden|et\ kvarters\ tid|her\ til\ aften|klokken\ er\ \d+|(?:tager|svarer)\ ikke\ (?:sin\ |hendes\ |hans\ )?telefon\w*|lige\ (?:er\ )?blevet|herude|derude|her\ nu|er\ her|i\ nat|i\ aften|lige\ (?:bag|udenfor|uden|kommet|sendt|ringet|her)
     |(?:han|hun|de|nogen|udoeveren|stalkeren|eksen|exen|manden|faren|ekskaeresten)\ er\ ved\ at|proever\ at|prover\ at|forsoeger\ at|paa\ vej|(?<!naar\ hun\ er\ )(?<!naar\ han\ er\ )(?<!naar\ jeg\ er\ )alene\ hjemme|jeg\ er\ (?:saa\ |meget\ |virkelig\ )?bange(?!\ for)|svarer\ ikke|minutter\ siden|(?:er|sidder|var|stadig|nu|lige|har\ (?:hende|ham))\ i\ telefonen|i\ telefonen\ (?:med|nu|lige)|sagt\ i\ telefonen
     |sidder\ her|bag\ mig|hvisker|skrev\ lige|(?:har\ )?lige\ skrevet|lige\ gik|lige\ er\ (?:kommet|gaaet|blevet|set)|ikke\ (?:har\ )?svaret\ (?:i|paa)\ (?:en|et|over\ en|\w+)\ (?:time|timer|kvarter)|bloeder|bloder|kan\ ikke\ komme\ (?:ud|af\ med)|skynd|kom\ nu
     |de\ sidste\ \w+\ min\w*|(?:\d+|et|to|tre|fem|par)\ min\w*\ siden|forbindelsen\ (?:blev\ |bliver\ )?afbrudt|nu\ uanset\ hvad|kommer\ og\ henter\ (?:\w+\ ){0,3}nu|lige\ har\ set\ (?:ham|hende|eksen|udoeveren|stalkeren|manden)|lige\ (?:gaaet|koert|trykket|taget)|netop\ (?:koert|kommet|gaaet|ringet|skrevet|sendt|set)|ikke\ kan\ komme\ (?:ud|vaek|fri)|(?:har|er)\ lige\ (?:kommet|dukket|tjekket|parkeret|ankommet|fundet|opdaget|ringet|truet|set\ ham|hentet|taget)
@@ -152,7 +155,8 @@ NOW = _p(r"""\b(?:lige\ nu|netop\ nu|i\ det(?:te|\ her)\ oe?jeblik|for\ et\ (?:o
 # earlier events; not the day it was told ("sagde i dag") or a contrast ("i dag er hun …").
 TODAY = _p(
     r"\bkommer\ (?:\w+\ )?i\ morgen\b|(?<!fortalte\ )(?<!fortaeller\ )(?<!sagde\ )(?<!skrev\ )(?<!ringede\ )(?<!fra\ )(?<!samtale\ )\bi\ dag\b"
-    r"(?!\ (?:er|bor|lever|gaar|virker|fungerer)\ (?:hun|han|de|det)\b|\ har\ (?:hun|han|de)\ det\b)"
+    r"(?!\ (?:er|bor|lever|gaar|virker|fungerer)\ (?:hun|han|de|det)\b|\ har\ (?:hun|han|de)\ det\b"
+    r"|\ (?:stabil|tryg|rolig|glad|fin|okay|ok|bedre|i\ behandling|i\ sikkerhed)\b)"
 )
 # Hypothetical framing: only an explicit "now" makes such a message acute.
 # "ikke akut", "ingen fare": the writer says it is not an emergency.
@@ -161,12 +165,12 @@ NEGATED = _p(
     r"|\bikke\ (?:\w+\ ){0,2}(?:sket|sker)\ (?:\w+\ ){0,2}(?:i\ dag|nu|noget\ nyt)\b"
 )
 HYPOTHETICAL = _p(r"""\bhver\ anden\ (?:dag|uge|weekend|gang)\b|\bhver\ (?:dag|morgen|aften|nat|uge|gang|weekend|mandag|tirsdag|onsdag|torsdag|fredag|loerdag|soendag)\b|\bhvert?\ (?:samvaer|weekend|besoeg|gang|maaned)\b|\bdagligt\b|(?:^|,\ )hvis\ (?:han|hun|de|den|det|der|jeg|du|vi|man|i|nogen|en|et|vedkommende|udoeveren|stalkeren|eksen|klienten|borgeren|patienten|barnet|faren|moren)\b|\bhvis\ der\b|\bhvad\ (?:\w+\ ){1,3}hvis\b|\bhvis\ (?:man|en\ |et\ |udoeveren|klienten|borgeren)|\ben\ dag\b
-    |\bpaa\ et\ tidspunkt\b|\bfrygter\b|\bbange\ for\ at\b|\bi\ fremtiden\b|\bforestil\ (?:dig|jer)\b|\bhypotetisk\w*|\bens\ (?:bolig|hus|hjem|doer|adresse|bil|arbejde)\b|\bteoretisk\w*|\bhvis\ (?:\w+\ ){0,4}nogensinde\b
+    |\bpaa\ et\ tidspunkt\b|\ber\ det\ nok\ (?:at|hvis|naar)\b|\bfrygter\b|\bbange\ for\ at\b|\bi\ fremtiden\b|\bforestil\ (?:dig|jer)\b|\bhypotetisk\w*|\bens\ (?:bolig|hus|hjem|doer|adresse|bil|arbejde)\b|\bteoretisk\w*|\bhvis\ (?:\w+\ ){0,4}nogensinde\b
     |(?:^|,\ )hvis\ (?:min|mit|mine|hans|hendes|deres|vores|din|dit)\b""")
 # Words of teaching, planning and the law's wording: the scene they frame is made up or
 # general, so they outweigh every sign of "now" ("et rollespil hvor han står udenfor nu").
 TEXTBOOK = _p(
-    r"\b(?:i\ almindelighed|juridisk\ set|taeller\ det\ som|rollespil\w*|drejebog\w*|studerende\w*|retningslinje\w*"
+    r"\b(?:i\ almindelighed|juridisk\ set|taeller\ det\ som|hvad\ taeller\ (?:som|med)|rollespil\w*|drejebog\w*|studerende\w*|retningslinje\w*"
     r"|oevelse\w*|oevelsen|temadag\w*|undervise[rn]\w*|undervise\b|undervisningsmateriale\w*|beredskabsplan\w*)\b"
 )
 # Words general questions use, but that a story of danger now can end with too ("hvordan
@@ -205,7 +209,7 @@ WRITER_PRESENT = _p(
 HABITUAL = _p(
     r"\b(?:nogle\ gange|af\ og\ til|ind\ imellem|indimellem|tit|ofte|jaevnligt|gang\ paa\ gang|i\ perioder"
     r"|(?:den|de)\ sidste\ (?:maaned\w*|mdr|md|uger?|tid)|efter\ skole(?:tid)?(?!\ i\ dag)"
-    r"|flere\ gange|gentagne\ gange|hele\ tiden|(?:mange|nogle|flere)\ af\ (?:vores|mine|dem)|bliver\ ved\ med|(?:anden|tredje|fjerde|femte)\ gang"
+    r"|flere\ gange|gentagne\ gange|mange\ gange|(?:om|hver|en\ gang\ om)\ (?:ugen|maaneden)|hele\ tiden|(?:mange|nogle|flere)\ af\ (?:vores|mine|dem)|bliver\ ved\ med|(?:anden|tredje|fjerde|femte)\ gang"
     r"|i\ (?:et|et\ halvt|halvandet|to|tre|fire|flere|mange)\ (?:aar|maaneder|uger|halvt\ aar)|om\ (?:aftenen|natten|morgenen)|i\ frikvartererne"
     r"|(?:sender|skriver|ringer|laegger|filmer|foelger)\ (?:\w+\ ){0,4}og\ (?:staar|star|staa)|(?:staar|star|staa)\ (?:\w+\ ){0,4}og\ (?:laegger|sender|skriver|filmer))\b"
 )
