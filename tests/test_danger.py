@@ -94,6 +94,7 @@ def danger():
         # dev10: a threat with an ultimatum is no hypothesis; "i øjeblikket"; at the sports hall
         "hendes eks står ude ved idrætshallen og skriver at han slår hende ihjel, hvis hun ikke kommer ud",
         "en kvinde hamrer på hans dør i øjeblikket og siger hun skærer sig selv hvis han ikke lukker op",
+        "eleven siger at far har sagt han slår mor og sig selv ihjel, hvis hun flytter. flyttebilen kommer i eftermiddag",
         "faren står i øjeblikket i gården og råber, og han bliver ved med at tage noget op af lommen",
         # a threat with a deadline; "i dag bliver dagen"; "the last time you see them"; gone to her address
         "han skrev at han kommer kl 20 og så er det slut. hvad gør jeg",

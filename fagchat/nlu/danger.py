@@ -69,10 +69,10 @@ def cleared(text: str) -> str:
     return WRITER_PRESENT.sub(" ", DENIED.sub(" ", fold(text)))
 
 
-# An ultimatum inside a threat ("slår hende ihjel, hvis hun ikke kommer ud") is no
-# hypothetical question: the "hvis" clause after a clause with danger content is dropped
-# before HYPOTHETICAL is read.
-_ULTIMATUM = re.compile(r"([^,]*) , hvis (?:du|hun|han|jeg|i|vi|de) ikke\b")
+# An ultimatum inside a threat ("slår hende ihjel, hvis hun ikke kommer ud", "… hvis hun
+# flytter") is no hypothetical question: a "hvis" clause right after a clause with danger
+# content is dropped before HYPOTHETICAL is read. "Hvad gør man, hvis han …" stays one.
+_ULTIMATUM = re.compile(r"([^,]*) , hvis (?:du|hun|han|jeg|i|vi|de)\b")
 
 
 def hypothetical(folded: str) -> bool:
