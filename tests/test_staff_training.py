@@ -504,11 +504,13 @@ def test_a_failed_question_is_answered_after_training_in_the_staff_app(tmp_path)
         lap("refused")
         verdicts = json.loads((tmp_path / "var" / "candidates" / refused["id"] / "status.json").read_text())["gates"]
         failed = {g["label"]: g["why"] for g in verdicts if g["passed"] is False}
+        # The false-alarm gate must catch it. Other gates may fail too: one mislabelled
+        # example can also move a danger message the classifier alone finds, at a low
+        # margin, below another intent (it did after the dev10 round's data).
         assert refused["state"] == "refused" and gates.LABELS["false_alarms"] in failed, (refused["state"], failed)
-        assert gates.LABELS["danger"] not in failed
         print("refused:", failed)
         page = staff.get("/training/").text
-        assert "Afvist" in page and f"den bestod ikke „{gates.LABELS['false_alarms']}“" in page
+        assert "Afvist" in page and "den bestod ikke" in page and f"„{gates.LABELS['false_alarms']}“" in page
         attempt = staff.post("/training/activate", {"candidate": refused["id"]})
         assert attempt.status_code == 403 and gates.LABELS["false_alarms"] in attempt.text
         assert registry.active()["id"] == seed["id"]  # the live model did not change
