@@ -466,9 +466,8 @@ def test_a_failed_question_is_answered_after_training_in_the_staff_app(tmp_path)
         assert staff.post("/training/activate", {"candidate": status["id"]}).status_code == 303
         wait_until(lambda: asked(web, QUESTION) == RIGHT, 180, "the new model", every=1)
         wait_until(lambda: all_workers_answer(rasa, RIGHT), 180, "the new model in both workers", every=1)
-        # Counted after the approval, not by id: a candidate id such as k-20261130-221012-4821ab
-        # holds a date and four digits, which the log redaction takes for a CPR number.
-        sent = staff_log.read_text(errors="replace")[logged_before:].count("model_server.sent model=")
+        # By id: an id can no longer be read as a CPR number by the log redaction (test_model_ids).
+        sent = staff_log.read_text(errors="replace")[logged_before:].count(f"model_server.sent model={status['id']}")
         assert sent >= 2, f"the new model was sent {sent} time(s): each Rasa worker pulls its own"
         lap("pulled")
         assert stack.procs["rasa"].pid == rasa_pid and stack.procs["rasa"].poll() is None

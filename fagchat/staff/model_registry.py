@@ -23,6 +23,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -33,6 +34,17 @@ from fagchat.model_files import fingerprint
 logger = logging.getLogger("fagchat.staff.models")
 REGISTRY = "registry.json"
 SETTLE_SECONDS = 5.0  # a repository model younger than this may be half written
+# A model's id: k (trained in the staff app) or r (taken in from the repository), the UTC time
+# it was made, and a short random or hash part. The time is ISO 8601's basic form with its T
+# and Z: written "20261130-221012-3177c73" as before 2026-12, the time of day read as a date
+# and, with four digits after it, as a CPR number, so the log redaction hid the id. The old
+# form is still accepted: registries on disk keep their ids.
+MODEL_ID = re.compile(r"^[kr]-\d{8}(?:T\d{6}Z|-\d{6})-[0-9a-f]{6,7}$")
+
+
+def new_model_id(kind: str, made: float, suffix: str) -> str:
+    """The id of a model of `kind` ("k" or "r") made at `made` (epoch seconds), ending in `suffix`."""
+    return f"{kind}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(made))}-{suffix}"
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -169,6 +181,6 @@ class Registry:
             if any(m["hash"] == digest for m in self.read()["models"]):
                 return None
             made = dt.datetime.fromtimestamp(Path(model).stat().st_mtime, dt.timezone.utc)
-            model_id = f"r-{made:%Y%m%d-%H%M%S}-{digest[:6]}"
+            model_id = new_model_id("r", made.timestamp(), digest[:6])
             self.add(model_id, model, nlu, made.timestamp(), source="repository", trained_by="make train")
             return self.activate(model_id, "repository", now, action="repository")

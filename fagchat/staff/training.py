@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from fagchat.settings import ROOT
 from fagchat.staff import nlu
-from fagchat.staff.model_registry import Registry, read_json, write_json
+from fagchat.staff.model_registry import Registry, new_model_id, read_json, write_json
 from fagchat.staff.training_job import LOCK
 from fagchat.vocabulary import NEW_TOPIC
 
@@ -113,8 +113,7 @@ def start(config: Any, decisions: List[Tuple[str, str]], user: str) -> str:
         if active is None:
             raise Refusal(f"Der er ingen model at sammenligne med: {config.model_file} mangler (make train).")
         now = time.time()  # real time, not the app's clock: ids sort in the order jobs started
-        job_id = time.strftime("k-%Y%m%d-%H%M%S", time.gmtime(now)) + f"{now % 1:.3f}"[1:].replace(".", "-")
-        job_id += secrets.token_hex(2)
+        job_id = new_model_id("k", now, f"{int(now % 1 * 1000):03d}{secrets.token_hex(2)}")
         folder = candidates_dir(config) / job_id
         folder.mkdir(parents=True)
         (folder / "accepted.yml").write_text(export, encoding="utf-8")

@@ -10,7 +10,6 @@ Starting, approving and rolling back are in the audit log with the model's figur
 """
 
 import asyncio
-import re
 from typing import Any, Dict, List, Optional
 
 from sanic import Blueprint, response
@@ -19,7 +18,7 @@ from sanic.response import HTTPResponse
 
 from fagchat.staff import db, db_accounts, training
 from fagchat.staff.auth import audit
-from fagchat.staff.model_registry import read_json
+from fagchat.staff.model_registry import MODEL_ID, read_json
 from fagchat.staff.model_server import PATH as MODEL_PATH
 from fagchat.staff.model_server import take_in_repository_model
 from fagchat.staff.pages import BadInput, Refused, render
@@ -27,7 +26,6 @@ from fagchat.staff.training_job import STAGES
 from fagchat.vocabulary import NEW_TOPIC
 
 bp = Blueprint("training", url_prefix="/training")
-MODEL_ID = re.compile(r"^[kr]-\d{8}-\d{6}-[0-9a-f]{6,7}$")
 STAGE_LABELS = {"merge": "Flet", "validate": "Kontrollér", "train": "Træn", "evaluate": "Mål og vurdér"}
 # The staff app's CSP (app.py) plus this page's one script and its status requests.
 CSP = (
