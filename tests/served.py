@@ -22,6 +22,26 @@ _RUNNING: List["Served"] = []
 _START_SECONDS = 30
 
 
+class _Exit:
+    """A SystemExit (or KeyboardInterrupt) on its way out of the loop's thread.
+
+    Raised inside a task, either one stops asyncio's own event loop at once, before the
+    callback that would hand it to the waiting caller has run: the caller then waited
+    out its timeout (with uvloop, set by an earlier import, it arrived). Returned as a
+    value it arrives either way, and the caller raises it.
+    """
+
+    def __init__(self, exit: BaseException) -> None:
+        self.exit = exit
+
+
+async def _carried(coroutine: Coroutine) -> Any:
+    try:
+        return await coroutine
+    except (SystemExit, KeyboardInterrupt) as exit:
+        return _Exit(exit)
+
+
 class Served:
     """One app, one port, one event loop in a daemon thread."""
 
@@ -42,11 +62,14 @@ class Served:
     def _run(self) -> None:
         try:
             self.loop.run_forever()
-        except BaseException:  # noqa: BLE001 - asyncio re-raises a start-up SystemExit here too;
-            pass  # the caller gets it from the future, so the thread ends quietly
+        except BaseException:  # noqa: BLE001 - an exit not carried by _call (a late listener's):
+            pass  # the thread ends quietly; the next request to this server fails and says so
 
     def _call(self, coroutine: Coroutine) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(_START_SECONDS)
+        outcome = asyncio.run_coroutine_threadsafe(_carried(coroutine), self.loop).result(_START_SECONDS)
+        if isinstance(outcome, _Exit):
+            raise outcome.exit
+        return outcome
 
     async def _start(self) -> Any:
         server = await self.app.create_server(
