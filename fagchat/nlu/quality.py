@@ -12,6 +12,7 @@ apply to every set: blind and development alike (fagchat/nlu/testsets.py).
 import argparse
 import asyncio
 import json
+import logging
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -41,9 +42,13 @@ class Parser:
     def __init__(self, model: Optional[Path] = None) -> None:
         """Load the model (about 15 s); default: the model the Rasa server loads."""
         from rasa.core.agent import Agent
+        from rasa.utils.log_utils import configure_structlog
 
         from actions.rendering import EXTRA_TITLES, knowledge_base
 
+        # Unconfigured, Rasa's structlog prints every parsed message with its text at debug:
+        # a blind set's messages must never be shown, in a report, a test or a script.
+        configure_structlog(logging.WARNING)
         self.agent = Agent.load(str(model or settings.current().model_path))
         self.loop = asyncio.new_event_loop()
         # What the action after the 112 answer can show a button for.

@@ -130,13 +130,9 @@ def train(job: Job) -> Path:
 
 def measure(job: Job, model: Path, within: Callable[[float], None]) -> gates.Figures:
     """Figures of one model on the (sampled) safety and held-out sets."""
-    from rasa.utils.log_utils import configure_structlog
-
     from fagchat.nlu.quality import Parser
 
-    # Rasa's structlog would print every parsed message at debug (blind sets' included) into job.log.
-    configure_structlog(logging.WARNING)
-    parser = Parser(model)
+    parser = Parser(model)  # it quiets Rasa's structlog: no parsed message reaches job.log
     try:
         return gates.measure(parser, job.spec["sample"], lambda done, total: within(done / total))
     finally:
