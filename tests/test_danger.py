@@ -104,6 +104,9 @@ def danger():
         # a habit, but today he is here; a habit, and now she does not answer the phone
         "han har stået ved klinikken flere gange, og i dag sidder han i venteværelset og venter",
         "naboen har chikaneret hende i et år, og nu står han på hendes altan og hun tager ikke telefonen",
+        # dev11: a cry for help written, then silence; a threat with violence behind it, this afternoon
+        "min kollega sendte SOS for ti minutter siden og svarer ikke",
+        "eksen har tidligere slået hende og siger han henter drengen i eftermiddag, hvad gør vi?",
     ],
 )
 def test_danger_now_is_detected(text, danger):
@@ -194,6 +197,10 @@ def test_danger_now_is_detected(text, danger):
         # something hidden on her car is no one at it; "mange gange om ugen" is a habit
         "hun tror der sidder noget på bilen, for han ved altid hvor hun er. hvordan tjekker hun det?",
         "eksen ringer mange gange om ugen og venter ved hendes busstop, kan I vurdere det?",
+        # dev11: told today about a knife long ago; coming in to the centre; a counted habit
+        "en patient fortalte os i dag at eksen truede hende med en kniv for to år siden, hvad skriver jeg?",
+        "kan en borger der bor langt væk komme ind til jer, eller kan I tage samtalen over telefonen?",
+        "hendes eks står ved hallen når hun har træning, det er sket tre gange, skal vi gøre noget?",
     ],
 )
 def test_general_or_past_questions_are_not_acute(text, danger):

@@ -55,6 +55,7 @@ DANGER = [
     _p(r"\b(?:livsfa\w*|akut\ fare|i\ fare|fare\ for)\b"),
     _p(
         r"^(?:hjaelp|hjalp|hjelp|hjael|help|sos)(?:\ ,|$|\ (?:han|hun|de|jeg|nu|politi\w*)|\ (?:mig|os)\b(?!\ (?:med|til|at)))|\b(?:hjaelp|hjelp|hjalp)\ (?:han|hun|de)\b"
+        r"|\b(?:skrev|skriver|skrevet|sendte|sender|sendt|smsede|sms\w*)\ (?:bare\ |kun\ |lige\ )?(?:hjaelp|hjalp|hjelp|help|sos)\b(?!\ (?:til|med|fra|om|hos)\b)"
     ),
 ]
 # Stalking itself, threats and violence in general: acute only with an explicit "now".
@@ -93,7 +94,7 @@ NEEDS_NOW = [
 DANGER_NOW = [
     # intrusion: at the door, breaking in, inside
     _p(rf"""\b(?:bryd\w*\ ind|bryde\ \w+\ op|braekker|braeker|braekke\b|braekket|smadr(?!ede\b|et\b)\w*|lige\ smadret|dirk\w*|rode\w*\ ved|roder\ ved|hamrer\b|hamre\b|banker\ paa|banke\ paa|sparke\w*\ \w*\ ?doer\w*
-        |komme\ ind(?!\ (?:paa|i)\ (?:et\ |en\ )?(?:krisecent\w*|forloeb\w*|behandling\w*|betragtning|ordning\w*|tilbud\w*))|kommet\ ind|kommer\ ind\ nu|(?:brudt|braadt|bradt|broedt|braget)\ ind|(?:gaaet|koert)\ ind\ (?:paa|i|gennem)\ (?:\w+\ ){{0,2}}{LOCATION}
+        |komme\ ind(?!\ (?:paa|i)\ (?:et\ |en\ )?(?:krisecent\w*|forloeb\w*|behandling\w*|betragtning|ordning\w*|tilbud\w*)|\ til\ (?:jer|os|centret|en\ samtale|et\ moede|samtale\w*|moede\w*|byen)\b)|kommet\ ind|kommer\ ind\ nu|(?:brudt|braadt|bradt|broedt|braget)\ ind|(?:gaaet|koert)\ ind\ (?:paa|i|gennem)\ (?:\w+\ ){{0,2}}{LOCATION}
         |paa\ vej\ (?:ind|op|hen|herhen|herover|hertil|derover|over|hjem\ til)|er\ inde\ i(?!\ (?:en|et|sagen|sager\w*|billedet|forloeb\w*)\b)|traeng\w*\ ind|laas\w*\ op|(?<!det\ )(?<!naar\ han\ )(?<!naar\ hun\ )ringer\ paa|ringet\ paa\ (?:\w+\ )?doer\w*|(?:klatre|kravle)\w*\ (?:\w+\ )?(?:over|ind|op)\b
         |vil\ ikke\ gaa(?:\ (?:igen|derfra|herfra|vaek))?(?:\ ,|$)|gaar\ ikke\ foer|frem\ og\ tilbage\ (?:uden\ ?for|foran|ved)
         |\b(?:han|eksen|udoeveren|stalkeren|manden|faren|faderen)\ (?:\w+\ )?proever\ at\ komme\ (?:ind|forbi)
@@ -154,7 +155,7 @@ NOW = _p(r"""\b(?:lige\ nu|netop\ nu|i\ det(?:te|\ her)\ oe?jeblik|i\ oe?jeblikk
 # violence, a child taken), the day it happens is today, even in a story that also tells of
 # earlier events; not the day it was told ("sagde i dag") or a contrast ("i dag er hun …").
 TODAY = _p(
-    r"\bkommer\ (?:\w+\ )?i\ morgen\b|(?<!fortalte\ )(?<!fortaeller\ )(?<!sagde\ )(?<!skrev\ )(?<!ringede\ )(?<!fra\ )(?<!samtale\ )\bi\ dag\b"
+    r"\bkommer\ (?:\w+\ )?i\ morgen\b|\bi\ eftermiddag\b|(?<!fortalte\ )(?<!fortaeller\ )(?<!fortalte\ mig\ )(?<!fortalte\ os\ )(?<!fortaeller\ mig\ )(?<!fortaeller\ os\ )(?<!sagde\ det\ )(?<!sagde\ )(?<!skrev\ )(?<!ringede\ )(?<!fra\ )(?<!samtale\ )\bi\ dag\b"
     r"(?!\ (?:er|bor|lever|gaar|virker|fungerer)\ (?:hun|han|de|det)\b|\ har\ (?:hun|han|de)\ det\b"
     r"|\ (?:stabil|tryg|rolig|glad|fin|okay|ok|bedre|i\ behandling|i\ sikkerhed)\b)"
 )
@@ -208,7 +209,7 @@ WRITER_PRESENT = _p(
 # danger content (weapons, threats on life, violence), a habit is not acute.
 HABITUAL = _p(
     r"\b(?:nogle\ gange|af\ og\ til|ind\ imellem|indimellem|tit|ofte|jaevnligt|gang\ paa\ gang|i\ perioder"
-    r"|(?:den|de)\ sidste\ (?:maaned\w*|mdr|md|uger?|tid)|efter\ skole(?:tid)?(?!\ i\ dag)"
+    r"|(?:den|de)\ sidste\ (?:\w+\ )?(?:maaned\w*|mdr|md|uger?|tid)|sket\ (?:\w+\ )?(?:\d+|to|tre|fire|fem|seks|flere|mange)\ gange|naar\ (?:hun|han|de|vi|jeg)\ har\ (?:moede\w*|samvaer\w*|aftale\w*|fri|vagt\w*|timer?|tid\b)|efter\ skole(?:tid)?(?!\ i\ dag)"
     r"|flere\ gange|gentagne\ gange|mange\ gange|(?:om|hver|en\ gang\ om)\ (?:ugen|maaneden)|hele\ tiden|(?:mange|nogle|flere)\ af\ (?:vores|mine|dem)|bliver\ ved\ med|(?:anden|tredje|fjerde|femte)\ gang"
     r"|i\ (?:et|et\ halvt|halvandet|to|tre|fire|flere|mange)\ (?:aar|maaneder|uger|halvt\ aar)|om\ (?:aftenen|natten|morgenen)|i\ frikvartererne"
     r"|(?:sender|skriver|ringer|laegger|filmer|foelger)\ (?:\w+\ ){0,4}og\ (?:staar|star|staa)|(?:staar|star|staa)\ (?:\w+\ ){0,4}og\ (?:laegger|sender|skriver|filmer))\b"
