@@ -50,7 +50,7 @@ run: train ## Start Rasa, the action server and the web page; Ctrl-C stops all
 # make test runs the conversation tests and the cross-validation by their commands, not by
 # their targets: those would validate the data and check the model again (about a minute).
 test: lint train browser-deps proxy-deps systemd-deps ## Lint, validate, train, pytest, conversation tests, cross-validation gate
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=15
 	$(CONVERSATION_TESTS)
 	$(CROSSVAL)
 
