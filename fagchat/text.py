@@ -21,6 +21,13 @@ def clean_text(text: str) -> str:
     return " ".join(text.split())
 
 
+# Letters only: as ten hex digits, about 1 reference in 50 held a run of digits that the log
+# redaction took for a phone or CPR number ("conversation=3e[TELEFON]"), and the operator
+# could no longer follow that conversation through the logs.
+_REF_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
 def conversation_ref(sender_id: str) -> str:
     """A short, stable reference to a conversation for log lines (not the id itself)."""
-    return hashlib.sha256(sender_id.encode()).hexdigest()[:10]
+    digest = hashlib.sha256(sender_id.encode()).digest()
+    return "".join(_REF_LETTERS[byte % len(_REF_LETTERS)] for byte in digest[:10])

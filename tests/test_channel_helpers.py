@@ -1,6 +1,7 @@
 """Pure helpers of the chat channel."""
 
 import asyncio
+import logging
 import re
 from types import SimpleNamespace
 
@@ -8,6 +9,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
 from fagchat.channel.requests import SENDER, offered_payloads
 from fagchat.channel.turns import merge_custom
+from fagchat.stores.redaction import RedactingFilter
 from fagchat.text import clean_text, conversation_ref
 from fagchat.web.app import WIDGET_DIR
 
@@ -66,6 +68,19 @@ def test_merge_custom_attaches_article_to_the_answer():
 
 def test_conversation_ref_does_not_reveal_the_sender():
     assert "abc123" not in conversation_ref("abc123") and len(conversation_ref("abc123")) == 10
+    assert conversation_ref("abc123") == conversation_ref("abc123") != conversation_ref("abc124")
+
+
+def test_a_conversation_ref_reaches_the_log_whole():
+    # The log redaction must never read a reference as a phone or CPR number.
+    hidden = []
+    for number in range(20000):
+        ref = conversation_ref(f"{number:032x}")
+        record = logging.LogRecord("fagchat", logging.INFO, __file__, 1, "chat.failed conversation=%s", (ref,), None)
+        RedactingFilter().filter(record)
+        if record.getMessage() != f"chat.failed conversation={ref}":
+            hidden.append(ref)
+    assert not hidden, hidden[:5]
 
 
 def test_the_widget_keeps_a_saved_sender_only_if_the_channel_accepts_it():
