@@ -1,6 +1,7 @@
 """Small helpers the tests are built from: ports, HTTP calls, trackers, dispatchers."""
 
 import json
+import logging
 import socket
 import time
 import urllib.error
@@ -9,11 +10,20 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from rasa_sdk import Tracker
 
+from fagchat.stores.redaction import RedactingFilter
+
 # The modules that register Rasa graph components import Rasa's default recipe, and with
 # it TensorFlow: 5 s of CPU. Test modules that need them import them in a fixture, not at
 # the top (collection imports every test module in every xdist worker), and share this
 # xdist group, so in `make unit` only the worker that runs them pays for TensorFlow.
 TENSORFLOW_GROUP = "tensorflow"
+
+
+def logged(message: str, *args: Any) -> str:
+    """A log line as it leaves the real redacting filter."""
+    record = logging.LogRecord("fagchat", logging.INFO, __file__, 1, message, args, None)
+    RedactingFilter().filter(record)
+    return record.getMessage()
 
 
 def free_port() -> int:

@@ -2,12 +2,11 @@
 or phone number, at any time of day, whatever its random part is.
 """
 
-import logging
 import os
 import time
 
 from fagchat.staff.model_registry import MODEL_ID, Registry, new_model_id
-from fagchat.stores.redaction import RedactingFilter
+from tests.helpers import logged
 
 # Suffixes that put the most digits next to the time: all digits, digits then hex, hex first.
 SUFFIXES = ("0000000", "3177c73", "9999999", "a0b1c2d", "012345")
@@ -15,18 +14,12 @@ DAY = 24 * 3600
 MIDNIGHT = 1796083200.0  # 2026-12-01T00:00:00Z
 
 
-def logged(text: str) -> str:
-    record = logging.LogRecord("fagchat.staff", logging.INFO, __file__, 1, "model_server.sent model=%s", (text,), None)
-    RedactingFilter().filter(record)
-    return record.getMessage()
-
-
 def test_the_id_of_a_model_made_at_any_second_of_a_day_is_logged_whole():
     hidden = []
     for second in range(DAY):
         for suffix in SUFFIXES[second % 2 :: 2] if second % 7 else SUFFIXES:
             model_id = new_model_id("k" if second % 3 else "r", MIDNIGHT + second, suffix)
-            if logged(model_id) != f"model_server.sent model={model_id}":
+            if logged("model_server.sent model=%s", model_id) != f"model_server.sent model={model_id}":
                 hidden.append(model_id)
     assert not hidden, hidden[:5]
 
