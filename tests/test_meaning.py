@@ -146,3 +146,44 @@ def test_training_embeds_with_the_training_threads_and_chat_with_the_chat_settin
     assert counting.threads == [2, None]
     trained = sentence_featurizer.sentence_features(examples[0])[: encoder.dimension]
     assert np.allclose(trained, encoder.encode(["hvad er stalking"], 1)[0], atol=1e-4)  # same vector either way
+
+
+def test_small_batches_and_grouped_writes_give_the_vectors_of_one_text_at_a_time(encoder, tmp_path, monkeypatch):
+    from fagchat.nlu import encoder as encoder_module
+
+    monkeypatch.setattr(encoder_module, "WRITE_EVERY", 5)  # several writes, the last one partial
+    texts = [f"hvad gør jeg, når en klient bliver kontaktet {n} gange om dagen" for n in range(13)]
+    batched = EmbeddingCache(tmp_path / "cache.sqlite").encode(encoder, texts, batch=3)
+    one_by_one = np.vstack([encoder.encode([text])[0] for text in texts])
+    assert np.allclose(batched, one_by_one, atol=1e-5)
+    import sqlite3
+
+    assert sqlite3.connect(tmp_path / "cache.sqlite").execute("SELECT count(*) FROM vectors").fetchone() == (13,)
+
+
+@pytest.mark.parametrize(
+    "environ, requested, used",
+    [
+        ({"GOMP_SPINCOUNT": "1000"}, 2, 2),
+        ({"OMP_WAIT_POLICY": "PASSIVE"}, 2, 2),
+        ({}, 2, 1),  # libgomp's default spin: one thread
+        ({"GOMP_SPINCOUNT": "300000"}, 2, 1),
+        ({"GOMP_SPINCOUNT": "infinity"}, 2, 1),
+        ({"GOMP_SPINCOUNT": "1000"}, 1, 1),
+        ({"GOMP_SPINCOUNT": "1000"}, 0, 1),
+    ],
+)
+def test_chat_uses_two_threads_only_where_the_openmp_spin_is_bounded(environ, requested, used):
+    from fagchat.nlu.encoder import chat_threads
+
+    assert chat_threads(requested, environ) == used
+
+
+def test_every_process_starts_with_the_bounded_spin_unless_the_operator_set_one():
+    from fagchat.nlu.encoder import OPENMP_ENV, spin_bounded
+    from fagchat.run.launcher import SERVICES, service_env
+
+    for name in SERVICES:
+        assert spin_bounded(service_env(name, {}))
+        assert service_env(name, {})["GOMP_SPINCOUNT"] == OPENMP_ENV["GOMP_SPINCOUNT"]
+        assert service_env(name, {"GOMP_SPINCOUNT": "50"})["GOMP_SPINCOUNT"] == "50"

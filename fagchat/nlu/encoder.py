@@ -20,17 +20,44 @@ costs nothing, and user messages are never written to disk.
 import functools
 import hashlib
 import logging
+import os
 import sqlite3
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Protocol, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
 
 import numpy as np
 
 from fagchat.settings import ROOT
 
 logger = logging.getLogger(__name__)
+
+# The engine's OpenMP threads spin for a while after each step before they sleep (libgomp:
+# 300,000 turns by default). On 2 cores with a busy neighbour, that spinning made a short
+# message take 1.4-1.5 s at the 95th percentile with two threads. Bounded at 1,000 turns,
+# two threads keep their speed on free cores (median 12.9 against 22.8 ms with one) and do
+# as well as one under load (30 against 33 ms; benchmarks/encoder.py, README). libgomp reads
+# the variable once, when it loads, which in a Rasa process is during scikit-learn's import,
+# before any module of ours: launcher.service_env puts it into every process's environment.
+OPENMP_ENV = {"GOMP_SPINCOUNT": "1000"}
+MAX_BOUNDED_SPIN = 100_000
+
+
+def spin_bounded(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether this process's OpenMP threads soon stop spinning (a small GOMP_SPINCOUNT, or a passive wait)."""
+    if environ.get("OMP_WAIT_POLICY", "").strip().lower() == "passive":
+        return True
+    spin = environ.get("GOMP_SPINCOUNT", "").strip()
+    return spin.isdigit() and int(spin) <= MAX_BOUNDED_SPIN
+
+
+def chat_threads(requested: int, environ: Mapping[str, str] = os.environ) -> int:
+    """The encoder's threads for chat messages: `requested`, but 1 where the spinning is unbounded."""
+    if requested > 1 and not spin_bounded(environ):
+        logger.info("encoder.threads requested=%d used=1 reason=GOMP_SPINCOUNT unset or large", requested)
+        return 1
+    return max(1, requested)
 
 
 class Encoder(Protocol):
@@ -86,6 +113,13 @@ def get_encoder(name: str, threads: int = 1) -> Encoder:
 
 
 CACHE_PATH = ROOT / "models" / "cache" / "embeddings.sqlite"
+# Texts per engine call when many are embedded (training, cross-validation). The engine
+# packs a call's texts into one pass without padding, so the vectors do not depend on it;
+# small passes stay in the CPU caches: 15.5 ms a text at 8 against 16.8 ms at 64 and
+# 20.9 ms at 1024 (1,000 training texts, 2 threads). SQLite commits every WRITE_EVERY
+# vectors, since a commit per small batch would wait on the disk hundreds of times.
+ENCODE_BATCH = 8
+WRITE_EVERY = 256
 
 
 class EmbeddingCache:
@@ -117,7 +151,7 @@ class EmbeddingCache:
             self._db = None
 
     def encode(
-        self, encoder: Encoder, texts: Sequence[str], batch: int = 64, threads: Optional[int] = None
+        self, encoder: Encoder, texts: Sequence[str], batch: int = ENCODE_BATCH, threads: Optional[int] = None
     ) -> np.ndarray:
         """Vectors for `texts`, computing (and storing) only the ones not cached yet."""
         keys = [hashlib.sha256(f"{encoder.name}\n{t}".encode()).hexdigest() for t in texts]
@@ -127,15 +161,15 @@ class EmbeddingCache:
         if self._db is not None and len(found) < len(set(keys)):
             self._read([k for k in keys if k not in found], found)
         missing: List[int] = [i for i, k in enumerate(keys) if k not in found]
+        unwritten: List[int] = []
         for start in range(0, len(missing), batch):
             part = missing[start : start + batch]
-            vectors = encoder.encode([texts[i] for i in part], threads)
-            for i, vector in zip(part, vectors):
+            for i, vector in zip(part, encoder.encode([texts[i] for i in part], threads)):
                 found[keys[i]] = vector
-            if self._db is not None and self.writable:
-                rows = [(keys[i], v.astype(np.float32).tobytes()) for i, v in zip(part, vectors)]
-                self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
-                self._db.commit()
+            unwritten += part
+            if len(unwritten) >= WRITE_EVERY or start + batch >= len(missing):
+                self._write([(keys[i], found[keys[i]]) for i in unwritten])
+                unwritten = []
         if missing and self.writable:
             logger.info("encoder.cache computed=%d reused=%d", len(missing), len(keys) - len(missing))
         if self._memory:
@@ -145,6 +179,13 @@ class EmbeddingCache:
             while len(self._recent) > self._memory:
                 self._recent.popitem(last=False)
         return np.stack([found[k] for k in keys]) if keys else np.zeros((0, encoder.dimension), np.float32)
+
+    def _write(self, pairs: List[Tuple[str, np.ndarray]]) -> None:
+        if self._db is None or not self.writable or not pairs:
+            return
+        rows = [(key, vector.astype(np.float32).tobytes()) for key, vector in pairs]
+        self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
+        self._db.commit()
 
     def _read(self, keys: List[str], found: Dict[str, np.ndarray]) -> None:
         try:

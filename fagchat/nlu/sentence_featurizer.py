@@ -25,7 +25,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from fagchat import settings
 from fagchat.nlu.component import FromConfig
-from fagchat.nlu.encoder import CACHE_PATH, ENCODERS, EmbeddingCache, Encoder, get_encoder
+from fagchat.nlu.encoder import CACHE_PATH, ENCODERS, EmbeddingCache, Encoder, chat_threads, get_encoder
 from fagchat.nlu.question import question_part
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class SentenceMeaningFeaturizer(Featurizer[np.ndarray], FromConfig):
         # The features' origin is fixed (no alias): the classifier finds them by it.
         Featurizer.__init__(self, ORIGIN, config)
         self.config = config
-        self.encoder = get_encoder(config["encoder"], settings.current().int("FAGCHAT_ENCODER_THREADS"))
+        self.encoder = get_encoder(config["encoder"], chat_threads(settings.current().int("FAGCHAT_ENCODER_THREADS")))
         self._read_cache: Optional[EmbeddingCache] = None
 
     def _texts(self, messages: List[Message]) -> List[str]:

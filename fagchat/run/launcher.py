@@ -34,6 +34,7 @@ from typing import IO, Dict, List, Optional, Sequence
 
 from fagchat import settings
 from fagchat.logs import configure_logging
+from fagchat.nlu.encoder import OPENMP_ENV
 from fagchat.run.endpoints import (  # noqa: F401 - re-exported for the launcher's users
     LOCK_STORES,
     endpoints_path,
@@ -93,7 +94,10 @@ def command(name: str, env: Dict[str, str]) -> List[str]:
 def service_env(name: str, env: Dict[str, str]) -> Dict[str, str]:
     """The environment of service `name`'s process: `env`, quiet and offline, FAGCHAT_RASA_WORKERS applied."""
     path = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    child = {"TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false", **env, "PYTHONPATH": path}
+    # OPENMP_ENV bounds the sentence encoder's spinning threads (fagchat/nlu/encoder.py); it
+    # must be there when the process starts.
+    quiet = {"TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false", **OPENMP_ENV}
+    child = {**quiet, **env, "PYTHONPATH": path}
     return {**child, "SANIC_WORKERS": str(rasa_workers(env))} if name == "rasa" else child
 
 
