@@ -37,6 +37,7 @@ MIN_SIZE = {
     "heldout_dev9": 217,
     "heldout_dev10": 160,
     "heldout_dev11": 148,
+    "heldout_dev12": 155,
 }
 
 
