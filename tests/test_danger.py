@@ -107,6 +107,8 @@ def danger():
         # dev11: a cry for help written, then silence; a threat with violence behind it, this afternoon
         "min kollega sendte SOS for ti minutter siden og svarer ikke",
         "eksen har tidligere slået hende og siger han henter drengen i eftermiddag, hvad gør vi?",
+        # dev12: a long story of following, then a fresh message that he waits for her
+        "han har chikaneret hende i et halvt år, og hun siger at han lige har sendt en sms om at han venter ved hendes bil",
     ],
 )
 def test_danger_now_is_detected(text, danger):
@@ -201,6 +203,14 @@ def test_danger_now_is_detected(text, danger):
         "en patient fortalte os i dag at eksen truede hende med en kniv for to år siden, hvad skriver jeg?",
         "kan en borger der bor langt væk komme ind til jer, eller kan I tage samtalen over telefonen?",
         "hendes eks står ved hallen når hun har træning, det er sket tre gange, skal vi gøre noget?",
+        # dev12: a procedure being written; a short story read in class; the writer's caseload and
+        # meeting today; "konstant" and counted times last week are habits
+        "vi skriver en instruks: hvis en eks står udenfor receptionen lige nu, hvem ringer så?",
+        "klassen læser en novelle om en dreng der bliver fulgt efter på vej hjem, hvordan taler vi om det?",
+        "jeg har lige nu 5 sager om vold og stalking, og det slider på mig. hvordan passer man på sig selv?",
+        "jeg havde i dag et møde med en borger som blev slået af sin eks for flere år siden, hvor henviser jeg?",
+        "de to ekskærester klager over hinanden, han sms'er konstant og hun siger han står ved hendes bil",
+        "naboen har set eksen stå i hendes gård to gange i sidste uge, hvad gør man ved brud på et tilhold?",
     ],
 )
 def test_general_or_past_questions_are_not_acute(text, danger):

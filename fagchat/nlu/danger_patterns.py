@@ -147,7 +147,7 @@ GENERALLY = _p(r"\bgenerel\w*")
 # Explicit signs that it is happening now (or is about to).
 NOW = _p(r"""\b(?:lige\ nu|netop\ nu|i\ det(?:te|\ her)\ oe?jeblik|i\ oe?jeblikket|for\ (?:en\ )?(?:halv\ )?time\ siden|(?:tager|svarer)\ (?:hun|han)\ ikke\ (?:sin\ |hendes\ |hans\ )?telefon\w*|for\ et\ (?:oe?jeblik|kvarter)\ siden|et\ kvarters\ tid|her\ til\ aften|klokken\ er\ \d+|(?:tager|svarer)\ ikke\ (?:sin\ |hendes\ |hans\ )?telefon\w*|lige\ (?:er\ )?blevet|herude|derude|her\ nu|er\ her|i\ nat|i\ aften|lige\ (?:bag|udenfor|uden|kommet|sendt|ringet|her)
     |(?:han|hun|de|nogen|udoeveren|stalkeren|eksen|exen|manden|faren|ekskaeresten)\ er\ ved\ at|proever\ at|prover\ at|forsoeger\ at|paa\ vej|(?<!naar\ hun\ er\ )(?<!naar\ han\ er\ )(?<!naar\ jeg\ er\ )alene\ hjemme|jeg\ er\ (?:saa\ |meget\ |virkelig\ )?bange(?!\ for)|svarer\ ikke|minutter\ siden|(?:er|sidder|var|stadig|nu|lige|har\ (?:hende|ham))\ i\ telefonen|i\ telefonen\ (?:med|nu|lige)|sagt\ i\ telefonen
-    |sidder\ her|bag\ mig|hvisker|skrev\ lige|(?:har\ )?lige\ skrevet|lige\ gik|lige\ er\ (?:kommet|gaaet|blevet|set)|ikke\ (?:har\ )?svaret\ (?:i|paa)\ (?:en|et|over\ en|\w+)\ (?:time|timer|kvarter)|bloeder|bloder|kan\ ikke\ komme\ (?:ud|af\ med)|skynd|kom\ nu
+    |sidder\ her|bag\ mig|hvisker|skrev\ lige|(?:har\ )?lige\ skrevet|lige\ har\ (?:skrevet|sendt|ringet|sms\w*|truet)|lige\ gik|lige\ er\ (?:kommet|gaaet|blevet|set)|ikke\ (?:har\ )?svaret\ (?:i|paa)\ (?:en|et|over\ en|\w+)\ (?:time|timer|kvarter)|bloeder|bloder|kan\ ikke\ komme\ (?:ud|af\ med)|skynd|kom\ nu
     |de\ sidste\ \w+\ min\w*|(?:\d+|et|to|tre|fem|par)\ min\w*\ siden|forbindelsen\ (?:blev\ |bliver\ )?afbrudt|nu\ uanset\ hvad|kommer\ og\ henter\ (?:\w+\ ){0,3}nu|lige\ har\ set\ (?:ham|hende|eksen|udoeveren|stalkeren|manden)|lige\ (?:gaaet|koert|trykket|taget)|netop\ (?:koert|kommet|gaaet|ringet|skrevet|sendt|set)|ikke\ kan\ komme\ (?:ud|vaek|fri)|(?:har|er)\ lige\ (?:kommet|dukket|tjekket|parkeret|ankommet|fundet|opdaget|ringet|truet|set\ ham|hentet|taget)
     |naar\ som\ helst|(?:vi|jeg|hun|han)\ kan\ (?:lige\ )?se\ (?:ham|hende|dem|bilen|det\ fra)|om\ (?:en\ halv\ time|en\ time|et\ kvarter|\w+\ minutter|\w+\ timer|\d+\ min\w*|lidt))\b
     |^(?:hjaelp|hjelp|hjalp)\b""")
@@ -172,7 +172,7 @@ HYPOTHETICAL = _p(r"""\bhver\ anden\ (?:dag|uge|weekend|gang)\b|\bhver\ (?:dag|m
 # general, so they outweigh every sign of "now" ("et rollespil hvor han står udenfor nu").
 TEXTBOOK = _p(
     r"\b(?:i\ almindelighed|juridisk\ set|taeller\ det\ som|hvad\ taeller\ (?:som|med)|rollespil\w*|drejebog\w*|studerende\w*|retningslinje\w*"
-    r"|oevelse\w*|oevelsen|temadag\w*|undervise[rn]\w*|undervise\b|undervisningsmateriale\w*|beredskabsplan\w*)\b"
+    r"|oevelse\w*|oevelsen|temadag\w*|undervise[rn]\w*|undervise\b|undervisningsmateriale\w*|beredskabsplan\w*|instruks\w*|novelle\w*)\b"
 )
 # Words general questions use, but that a story of danger now can end with too ("hvordan
 # registrerer vi det i statistikken", "hvor lang tid tager det typisk"): they outweigh
@@ -200,7 +200,10 @@ WRITER_PRESENT = _p(
     r"(?:anmelder\w*|forurettede|klient\w*|borger\w*|patient\w*|beboer\w*|offer\w*|journal\w*|sag\w*|logskema\w*|akt\w*|papir\w*|underretning\w*)\b"
     r"|\b(?:hun|han|klienten|borgeren|patienten|kvinden|moren|faren|forurettede|anmelder\w*|beboeren)\ (?:er|sidder)\ (?:her\ |hos\ (?:mig|os)\ )?(?:nu\ )?"
     r"(?:til\ (?:\w+\ )?(?:samtale|moede|kontrol|konsultation|besoeg|aftale)\w*|ved\ siden\ af\ mig)\b"
-    r"|\b(?:vi|jeg)\ har\ (?:lige\ nu|netop\ nu|for\ tiden|i\ oejeblikket)\ (?:en|to|tre|flere|nogle)\ (?:beboer|klient|borger|sag|patient|elev|familie)\w*"
+    r"|\b(?:(?:vi|jeg)\ )?har\ (?:lige\ nu|netop\ nu|for\ tiden|i\ oejeblikket)\ (?:en|to|tre|fire|fem|seks|flere|nogle|mange|\d+)\ (?:beboer|klient|borger|sag|patient|elev|familie)\w*"
+    # the writer's own meeting today dates the telling, not the events told
+    r"|\b(?:havde|har\ haft)\ (?:jeg\ |vi\ )?i\ dag\ (?:en|et)\ (?:\w+\ )?(?:samtale|moede|besoeg|konsultation|session|opkald)\w*"
+    r"|\bi\ dag\ (?:havde|har)\ (?:jeg|vi)\ (?:haft\ )?(?:en|et)\ (?:\w+\ )?(?:samtale|moede|besoeg|konsultation|session|opkald)\w*"
     # calling the centre now is no sign that anyone is in danger now
     r"|\b(?:kan|maa|skal|vil)\ (?:hun|han|jeg|vi|klienten|borgeren)\ (?:gerne\ )?(?:ringe|skrive|komme)\ (?:til\ (?:jer|dig|centret|en\ raadgiver)\ )?nu\b"
     r"|\bringe\ til\ jer\ nu\b"
@@ -208,7 +211,8 @@ WRITER_PRESENT = _p(
 # A habit, not an event: "står nogle gange ved skolen". With no sign of now and no
 # danger content (weapons, threats on life, violence), a habit is not acute.
 HABITUAL = _p(
-    r"\b(?:nogle\ gange|af\ og\ til|ind\ imellem|indimellem|tit|ofte|jaevnligt|gang\ paa\ gang|i\ perioder"
+    r"\b(?:nogle\ gange|af\ og\ til|ind\ imellem|indimellem|tit|ofte|jaevnligt|gang\ paa\ gang|i\ perioder|konstant|i\ traek"
+    r"|(?:to|tre|fire|fem|seks|flere|mange|\d+)\ gange\ (?:i\ )?(?:sidste|forrige)\ (?:uge|maaned|weekend)"
     r"|(?:den|de)\ sidste\ (?:\w+\ )?(?:maaned\w*|mdr|md|uger?|tid)|sket\ (?:\w+\ )?(?:\d+|to|tre|fire|fem|seks|flere|mange)\ gange|naar\ (?:hun|han|de|vi|jeg)\ har\ (?:moede\w*|samvaer\w*|aftale\w*|fri|vagt\w*|timer?|tid\b)|efter\ skole(?:tid)?(?!\ i\ dag)"
     r"|flere\ gange|gentagne\ gange|mange\ gange|(?:om|hver|en\ gang\ om)\ (?:ugen|maaneden)|hele\ tiden|(?:mange|nogle|flere)\ af\ (?:vores|mine|dem)|bliver\ ved\ med|(?:anden|tredje|fjerde|femte)\ gang"
     r"|i\ (?:et|et\ halvt|halvandet|to|tre|fire|flere|mange)\ (?:aar|maaneder|uger|halvt\ aar)|om\ (?:aftenen|natten|morgenen)|i\ frikvartererne"
