@@ -109,6 +109,9 @@ def danger():
         "eksen har tidligere slået hende og siger han henter drengen i eftermiddag, hvad gør vi?",
         # dev12: a long story of following, then a fresh message that he waits for her
         "han har chikaneret hende i et halvt år, og hun siger at han lige har sendt en sms om at han venter ved hendes bil",
+        # acid is a weapon; a teacher's job is no teaching frame
+        "en kunde siger at hendes eks står ude på p-pladsen med en flaske syre, og hun tør ikke gå ud",
+        "jeg underviser på et VUC, og en elevs eks står på gangen og siger han slår hende ihjel. hun er låst inde",
     ],
 )
 def test_danger_now_is_detected(text, danger):
@@ -211,6 +214,8 @@ def test_danger_now_is_detected(text, danger):
         "jeg havde i dag et møde med en borger som blev slået af sin eks for flere år siden, hvor henviser jeg?",
         "de to ekskærester klager over hinanden, han sms'er konstant og hun siger han står ved hendes bil",
         "naboen har set eksen stå i hendes gård to gange i sidste uge, hvad gør man ved brud på et tilhold?",
+        # the job stated, then a teaching frame: an exam case
+        "jeg underviser på pædagoguddannelsen og laver en eksamensopgave hvor en far står i døren med en kniv lige nu",
     ],
 )
 def test_general_or_past_questions_are_not_acute(text, danger):

@@ -37,7 +37,7 @@ DANGER = [
         |goere\ det\ i\ (?:aften|nat|dag)|ikke\ kan\ mere)"""),
     # weapons
     _p(r"""\b(?:kniv\w*|pistol\w*|gevae?r\w*|vaa?ben\w*|vapen|oekse\w*|boksejern|baseballbat\w*|koelle\w*|jernstang\w*|hammer\w*
-        |machete\w*|skydevaa?ben\w*|benzin\w*|skud\w*|\w*riffel\w*|\w*gevaer\w*)"""),
+        |machete\w*|skydevaa?ben\w*|benzin\w*|skud\w*|\w*riffel\w*|\w*gevaer\w*|syre(?!fri)\w*|aetsende)"""),
     # violence and being held
     _p(rf"""\b(?:sla+r(?!\ op)|sparker|angrib\w*|overfal(?!dsalarm)\w*|kvaeler|voldtag\w*|banker\ {PERSON}|taesker|taev\w*|sla+e?t(?!\ op)|bloeder|bloder|blod
         |slaar\ {PERSON}|holder\ {PERSON}\ fast|(?:hevet|hiver|trukket|slaebt|tvunget)\ (?:mig|hende|ham|os|barnet)\ ind\ i|har\ fat\ i\ {PERSON}|skriger\ at|holdt\ fast|hiver\ i|river\ i|skubbe\w*|slaeb\w*
@@ -172,7 +172,7 @@ HYPOTHETICAL = _p(r"""\bhver\ anden\ (?:dag|uge|weekend|gang)\b|\bhver\ (?:dag|m
 # general, so they outweigh every sign of "now" ("et rollespil hvor han står udenfor nu").
 TEXTBOOK = _p(
     r"\b(?:i\ almindelighed|juridisk\ set|taeller\ det\ som|hvad\ taeller\ (?:som|med)|rollespil\w*|drejebog\w*|studerende\w*|retningslinje\w*"
-    r"|oevelse\w*|oevelsen|temadag\w*|undervise[rn]\w*|undervise\b|undervisningsmateriale\w*|beredskabsplan\w*|instruks\w*|novelle\w*)\b"
+    r"|oevelse\w*|oevelsen|temadag\w*|undervise[rn]\w*|undervise\b|undervisningsmateriale\w*|beredskabsplan\w*|instruks\w*|novelle\w*|eksamen\w*|fiktiv\w*)\b"
 )
 # Words general questions use, but that a story of danger now can end with too ("hvordan
 # registrerer vi det i statistikken", "hvor lang tid tager det typisk"): they outweigh
@@ -202,6 +202,8 @@ WRITER_PRESENT = _p(
     r"(?:til\ (?:\w+\ )?(?:samtale|moede|kontrol|konsultation|besoeg|aftale)\w*|ved\ siden\ af\ mig)\b"
     r"|\b(?:(?:vi|jeg)\ )?har\ (?:lige\ nu|netop\ nu|for\ tiden|i\ oejeblikket)\ (?:en|to|tre|fire|fem|seks|flere|nogle|mange|\d+)\ (?:beboer|klient|borger|sag|patient|elev|familie)\w*"
     # the writer's own meeting today dates the telling, not the events told
+    # "jeg underviser på en sprogskole" is the writer's job, not a teaching frame (TEXTBOOK)
+    r"|\b(?:jeg|vi)\ (?:er\ )?undervise[rn]?\ (?:paa|ved)\ (?:en\ |et\ |den\ |det\ )?\w+"
     r"|\b(?:havde|har\ haft)\ (?:jeg\ |vi\ )?i\ dag\ (?:en|et)\ (?:\w+\ )?(?:samtale|moede|besoeg|konsultation|session|opkald)\w*"
     r"|\bi\ dag\ (?:havde|har)\ (?:jeg|vi)\ (?:haft\ )?(?:en|et)\ (?:\w+\ )?(?:samtale|moede|besoeg|konsultation|session|opkald)\w*"
     # calling the centre now is no sign that anyone is in danger now
