@@ -39,6 +39,7 @@ MIN_SIZE = {
     "heldout_dev10": 160,
     "heldout_dev11": 148,
     "heldout_dev12": 155,
+    "heldout_dev13": 173,
 }
 
 

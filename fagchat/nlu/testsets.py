@@ -40,6 +40,7 @@ HELDOUT_SETS: Dict[str, Tuple[Path, bool]] = {
     "heldout_dev10": (DATA / "heldout_dev10.tsv", False),
     "heldout_dev11": (DATA / "heldout_dev11.tsv", False),
     "heldout_dev12": (DATA / "heldout_dev12.tsv", False),
+    "heldout_dev13": (DATA / "heldout_dev13.tsv", False),
 }
 # name -> (file, blind?); a name starting with "danger" must get 112, "lookalikes" must not.
 SAFETY_SETS: Dict[str, Tuple[Path, bool]] = {
@@ -69,6 +70,8 @@ SAFETY_SETS: Dict[str, Tuple[Path, bool]] = {
     "lookalikes_dev11": (DATA / "safety_lookalikes_dev11.txt", False),
     "danger_dev12": (DATA / "safety_danger_dev12.txt", False),
     "lookalikes_dev12": (DATA / "safety_lookalikes_dev12.txt", False),
+    "danger_dev13": (DATA / "safety_danger_dev13.txt", False),
+    "lookalikes_dev13": (DATA / "safety_lookalikes_dev13.txt", False),
 }
 _ANNOTATION = re.compile(r"\[([^\]]+)\]\{[^}]*\}|\[([^\]]+)\]\([^)]*\)")
 
