@@ -112,6 +112,12 @@ def danger():
         # acid is a weapon; a teacher's job is no teaching frame
         "en kunde siger at hendes eks står ude på p-pladsen med en flaske syre, og hun tør ikke gå ud",
         "jeg underviser på et VUC, og en elevs eks står på gangen og siger han slår hende ihjel. hun er låst inde",
+        # dev13: a child missing after he was seen; parked across the road, watching her window;
+        # a child just taken; followed for minutes up to now
+        "hun har haft tilhold mod ham i et år, han stod ved legepladsen før, og nu kan vi ikke finde pigen",
+        'eksen holder parkeret lige over for hendes arbejde og har skrevet "jeg kan se din bil"',
+        "drengen er lige taget fra fritidshjemmet af faren, han har ikke forældremyndighed",
+        "en bil har kørt efter os i 15 minutter nu, hvad gør jeg",
     ],
 )
 def test_danger_now_is_detected(text, danger):
@@ -216,6 +222,11 @@ def test_danger_now_is_detected(text, danger):
         "naboen har set eksen stå i hendes gård to gange i sidste uge, hvad gør man ved brud på et tilhold?",
         # the job stated, then a teaching frame: an exam case
         "jeg underviser på pædagoguddannelsen og laver en eksamensopgave hvor en far står i døren med en kniv lige nu",
+        # dev13: the writer's plan tonight; a threat denied; convicted now; the caseload, number first
+        "i aften har jeg møde med forældrene, og jeg vil tale om hvad vi gør hvis en far truer en træner",
+        "hun får beskeder fra hans nye profiler hver dag, men der har ikke været trusler om vold. kan hun få tilhold?",
+        "han fulgte efter hende i to år, nu er han dømt, og hun spørger hvordan hun kommer videre",
+        "jeg har fire borgere lige nu som alle er blevet truet af en eks, hvordan holder jeg til det?",
     ],
 )
 def test_general_or_past_questions_are_not_acute(text, danger):

@@ -48,7 +48,8 @@ DANGER = [
     _p(r"""\b(?:hentet|hentede|taget|tager|tog|snuppet|bortfoer\w*|kidnap\w*)\b(?:(?!samvae?r|weekend|hver\ anden).){0,40}\b(?:barnet|boernene|born|boern|datter\w*|soen\w*|pigen|drengen|baby\w*|ungerne|ungen|elev\w*|\w*aarige|yngste|aeldste)\b
         |\b(?:har|holder)\ (?:\w+\ )?(?:barnet|boernene|born|boern|datteren|soennen|pigen|drengen|babyen|ungerne|ungen|dem)\b|\bholder\ (?:\w+\ )?baby\w*
         |\bkoert\ (?:\w+\ ){0,3}med\ (?:ham|hende|barnet|boernene|drengen|pigen|dem)\b
-        |\b(?:barnet|boernene|datter\w*|soen\w*)\ er\ (?:i\ fare|alene|forsvundet|taget|bortfoert)|aldrig\ (?:boernene|barnet|born)\ igen
+        |\b(?:barnet|boernene|datter\w*|soen\w*|drengen|pigen|eleven|ungen|ungerne)\ er\ (?:lige\ |netop\ )?(?:i\ fare|alene|forsvundet|taget|bortfoert)|aldrig\ (?:boernene|barnet|born)\ igen
+        |\bkan\ (?:vi\ |jeg\ |hun\ |han\ |de\ |man\ )?ikke\ finde\ (?:\w+\ )?(?:barnet|boernene|drengen|pigen|datter\w*|soen\w*|eleven|ungen|ungerne|babyen)\b
         |aldrig\ (?:faar\ lov\ til\ at\ )?se\w?\ (?:dem|hende|ham|boernene|barnet|drengen|pigen|babyen)\ igen|vil\ have\ barnet\ med
         |(?:sidste\ gang|aldrig\ mere)\ (?:du|i)\ ser\ (?:dem|ungerne|ungen|boernene|barnet|os|mig|hende|ham)\b"""),
     # explicit danger and cries for help
@@ -125,7 +126,7 @@ DANGER_NOW = [
     _p(r"""\bikke\ (?:har\ )?afleveret\ (?:\w+\ ){0,2}(?:boern\w*|barn\w*|born|\w*aarige|datter\w*|soen\w*|pige\w*|dreng\w*|baby\w*)
         |\bblokerer\ (?:\w+\ ){0,2}(?:doer\w*|udgang\w*)"""),
     _p(
-        r"\blader\ (?:mig|hende|ham|os|dem)\ ikke\ gaa\b|\bstillet\ sig\ (?:foran|i\ doer)|\bgemt\ (?:sig|mig)\b|\bgemmer\ (?:sig|mig)\b|\bhar\ fundet\ (?:hende|mig|os)\b|\bgaar\ (?:han|hun)\ ind\b|\b(?:han|hun|eksen|exen|ex|eks|ekskaeresten|manden|soennen|faren)\ (?:stadig\ |fortsat\ )?er\ (?:stadig\ )?i\ (?:bygningen|afdelingen|\w+\ stue)\b|\bstadig\ er\ i\ (?:lejligheden|huset|hjemmet|boligen)\b|\b(?:han|hun)\ (?:stadig\ |fortsat\ )?er\ (?:stadig\ )?i\ (?:lejligheden|huset|hjemmet|boligen|opgangen|haven|kaelderen|entreen|gaarden|bygningen|stuen|koekkenet)\b|\bkoerer\ (?:\w+\ ){0,2}mod\ (?:graensen|lufthavnen|udlandet)\b|\bjeg\ kan\ se\ dig\b|\bhar\ (?:staaet|ventet|siddet)\ (?:\w+\ ){0,3}(?:siden\ (?:lukketid|i\ morges|kl\w*)|i\ (?:en|et|over\ en)\ (?:time|kvarter))\b"
+        r"\blader\ (?:mig|hende|ham|os|dem)\ ikke\ gaa\b|\bstillet\ sig\ (?:foran|i\ doer)|\bgemt\ (?:sig|mig)\b|\bgemmer\ (?:sig|mig)\b|\bhar\ fundet\ (?:hende|mig|os)\b|\bgaar\ (?:han|hun)\ ind\b|\b(?:han|hun|eksen|exen|ex|eks|ekskaeresten|manden|soennen|faren)\ (?:stadig\ |fortsat\ )?er\ (?:stadig\ )?i\ (?:bygningen|afdelingen|\w+\ stue)\b|\bstadig\ er\ i\ (?:lejligheden|huset|hjemmet|boligen)\b|\b(?:han|hun)\ (?:stadig\ |fortsat\ )?er\ (?:stadig\ )?i\ (?:lejligheden|huset|hjemmet|boligen|opgangen|haven|kaelderen|entreen|gaarden|bygningen|stuen|koekkenet)\b|\bkoerer\ (?:\w+\ ){0,2}mod\ (?:graensen|lufthavnen|udlandet)\b|\bjeg\ kan\ se\ (?:dig|jer|(?:dit|din|dine|jeres)\ (?:vindue\w*|hus\w*|bil\w*|doer\w*|lejlighed\w*|altan\w*|stue\w*))\b|\bholder\ (?:\w+\ ){0,2}parkeret\b|\bhar\ (?:staaet|ventet|siddet)\ (?:\w+\ ){0,3}(?:siden\ (?:lukketid|i\ morges|kl\w*)|i\ (?:en|et|over\ en)\ (?:time|kvarter))\b"
         r"|\b(?:han|hun)\ er\ (?:paa|ved|foran|uden\ ?for)\ (?:min\ |hendes\ |vores\ |deres\ )?(?:trappe\w*|doer\w*|opgang\w*|altan\w*|matrikel\w*)\b"
     ),
     # held or hidden as the message is written; found; seen outside; a weapon on him
@@ -148,7 +149,7 @@ GENERALLY = _p(r"\bgenerel\w*")
 NOW = _p(r"""\b(?:lige\ nu|netop\ nu|i\ det(?:te|\ her)\ oe?jeblik|i\ oe?jeblikket|for\ (?:en\ )?(?:halv\ )?time\ siden|(?:tager|svarer)\ (?:hun|han)\ ikke\ (?:sin\ |hendes\ |hans\ )?telefon\w*|for\ et\ (?:oe?jeblik|kvarter)\ siden|et\ kvarters\ tid|her\ til\ aften|klokken\ er\ \d+|(?:tager|svarer)\ ikke\ (?:sin\ |hendes\ |hans\ )?telefon\w*|lige\ (?:er\ )?blevet|herude|derude|her\ nu|er\ her|i\ nat|i\ aften|lige\ (?:bag|udenfor|uden|kommet|sendt|ringet|her)
     |(?:han|hun|de|nogen|udoeveren|stalkeren|eksen|exen|manden|faren|ekskaeresten)\ er\ ved\ at|proever\ at|prover\ at|forsoeger\ at|paa\ vej|(?<!naar\ hun\ er\ )(?<!naar\ han\ er\ )(?<!naar\ jeg\ er\ )alene\ hjemme|jeg\ er\ (?:saa\ |meget\ |virkelig\ )?bange(?!\ for)|svarer\ ikke|minutter\ siden|(?:er|sidder|var|stadig|nu|lige|har\ (?:hende|ham))\ i\ telefonen|i\ telefonen\ (?:med|nu|lige)|sagt\ i\ telefonen
     |sidder\ her|bag\ mig|hvisker|skrev\ lige|(?:har\ )?lige\ skrevet|lige\ har\ (?:skrevet|sendt|ringet|sms\w*|truet)|lige\ gik|lige\ er\ (?:kommet|gaaet|blevet|set)|ikke\ (?:har\ )?svaret\ (?:i|paa)\ (?:en|et|over\ en|\w+)\ (?:time|timer|kvarter)|bloeder|bloder|kan\ ikke\ komme\ (?:ud|af\ med)|skynd|kom\ nu
-    |de\ sidste\ \w+\ min\w*|(?:\d+|et|to|tre|fem|par)\ min\w*\ siden|forbindelsen\ (?:blev\ |bliver\ )?afbrudt|nu\ uanset\ hvad|kommer\ og\ henter\ (?:\w+\ ){0,3}nu|lige\ har\ set\ (?:ham|hende|eksen|udoeveren|stalkeren|manden)|lige\ (?:gaaet|koert|trykket|taget)|netop\ (?:koert|kommet|gaaet|ringet|skrevet|sendt|set)|ikke\ kan\ komme\ (?:ud|vaek|fri)|(?:har|er)\ lige\ (?:kommet|dukket|tjekket|parkeret|ankommet|fundet|opdaget|ringet|truet|set\ ham|hentet|taget)
+    |de\ sidste\ \w+\ min\w*|\bi\ (?:\d+|fem|ti|femten|tyve|tredive)\ min(?:ut\w*)?\b|(?:\d+|et|to|tre|fem|par)\ min\w*\ siden|forbindelsen\ (?:blev\ |bliver\ )?afbrudt|nu\ uanset\ hvad|kommer\ og\ henter\ (?:\w+\ ){0,3}nu|lige\ har\ set\ (?:ham|hende|eksen|udoeveren|stalkeren|manden)|lige\ (?:gaaet|koert|trykket|taget)|netop\ (?:koert|kommet|gaaet|ringet|skrevet|sendt|set)|ikke\ kan\ komme\ (?:ud|vaek|fri)|(?:har|er)\ lige\ (?:kommet|dukket|tjekket|parkeret|ankommet|fundet|opdaget|ringet|truet|set\ ham|hentet|taget)
     |naar\ som\ helst|(?:vi|jeg|hun|han)\ kan\ (?:lige\ )?se\ (?:ham|hende|dem|bilen|det\ fra)|om\ (?:en\ halv\ time|en\ time|et\ kvarter|\w+\ minutter|\w+\ timer|\d+\ min\w*|lidt))\b
     |^(?:hjaelp|hjelp|hjalp)\b""")
 # "i dag" (or his coming "i morgen"): with danger content (a weapon, a threat on life,
@@ -183,13 +184,13 @@ TEXTBOOK_WEAK = _p(
 )
 # The danger is over for now: the police took the perpetrator away.
 RESOLVED = _p(
-    r"\b(?:afson\w*|anholdt\w*|anholdelse\w*|arresten|sat\ ud|fraflytt\w*|udsat\ af\ boligen|detention\w*|grundlovsforhoer\w*|politiet\ (?:har\ )?(?:taget|hentet|koert)\ ham|(?:sidder|er)\ i\ faengsel|(?:stalkeren|udoeveren|eksen|manden|gerningsmanden)\ er\ doed|(?:er|blev|blevet)\ sigtet|(?:politiet|patruljen|betjentene)\ tog\ ham\ med"
+    r"\b(?:afson\w*|anholdt\w*|anholdelse\w*|arresten|sat\ ud|fraflytt\w*|udsat\ af\ boligen|detention\w*|grundlovsforhoer\w*|politiet\ (?:har\ )?(?:taget|hentet|koert)\ ham|(?:sidder|er)\ i\ faengsel|(?:stalkeren|udoeveren|eksen|manden|gerningsmanden)\ er\ doed|(?:er|blev|blevet)\ sigtet|(?:er|blev|blevet)\ (?:han\ |hun\ )?doemt(?!\ for)|(?:politiet|patruljen|betjentene)\ tog\ ham\ med"
     r"|har\ det\ (?:ok|okay|fint|godt|bedre)|er\ i\ sikkerhed|er\ tryg(?:ge)?\ (?:her|nu|hos)|foeler\ sig\ tryg\w*|har\ ingen\ kontakt|(?:er|virker)\ (?:helt\ )?rolig|har\ overholdt)\b"
 )
 # "har aldrig været voldelig": a denial is no sign of violence (removed before matching,
 # so that other words in the same message still count).
 DENIED = _p(
-    r"\b(?:aldrig|ikke)\ (?:\w+\ ){0,2}(?:voldelig\w*|truende|truet(?:\ (?:\w+\ )?(?:med\ noget|nogen))?)\b|\bingen\ (?:trusl\w*|vold)\b|\bikke\ (?:\w+\ )?bange\b|\btruer\ (?:\w+\ )?ikke\b"
+    r"\b(?:aldrig|ikke)\ (?:\w+\ ){0,2}(?:voldelig\w*|truende|truet(?:\ (?:\w+\ )?(?:med\ noget|nogen))?)\b|\bingen\ (?:trusl\w*|vold)\b|\b(?:har|er)\ (?:der\ )?ikke\ (?:vaeret|kommet|fremsat|sket)\ (?:nogen\ |noget\ )?(?:trusl\w*|vold\w*)(?:\ om\ vold)?\b|\bikke\ (?:\w+\ )?bange\b|\btruer\ (?:\w+\ )?ikke\b"
 )
 # The writer's own routine in the present: sitting with the victim at the station, a client
 # at the writer's side or in for a talk, a case file open. Removed before matching like
@@ -201,11 +202,14 @@ WRITER_PRESENT = _p(
     r"|\b(?:hun|han|klienten|borgeren|patienten|kvinden|moren|faren|forurettede|anmelder\w*|beboeren)\ (?:er|sidder)\ (?:her\ |hos\ (?:mig|os)\ )?(?:nu\ )?"
     r"(?:til\ (?:\w+\ )?(?:samtale|moede|kontrol|konsultation|besoeg|aftale)\w*|ved\ siden\ af\ mig)\b"
     r"|\b(?:(?:vi|jeg)\ )?har\ (?:lige\ nu|netop\ nu|for\ tiden|i\ oejeblikket)\ (?:en|to|tre|fire|fem|seks|flere|nogle|mange|\d+)\ (?:beboer|klient|borger|sag|patient|elev|familie)\w*"
+    r"|\b(?:(?:vi|jeg)\ )?har\ (?:to|tre|fire|fem|seks|syv|otte|ni|ti|flere|nogle|mange|\d+)\ (?:\w+\ )?(?:beboer|klient|borger|sag|patient|elev|familie)\w*\ (?:lige\ nu|netop\ nu|for\ tiden|i\ oejeblikket)"
     # the writer's own meeting today dates the telling, not the events told
     # "jeg underviser på en sprogskole" is the writer's job, not a teaching frame (TEXTBOOK)
     r"|\b(?:jeg|vi)\ (?:er\ )?undervise[rn]?\ (?:paa|ved)\ (?:en\ |et\ |den\ |det\ )?\w+"
     r"|\b(?:havde|har\ haft)\ (?:jeg\ |vi\ )?i\ dag\ (?:en|et)\ (?:\w+\ )?(?:samtale|moede|besoeg|konsultation|session|opkald)\w*"
     r"|\bi\ dag\ (?:havde|har)\ (?:jeg|vi)\ (?:haft\ )?(?:en|et)\ (?:\w+\ )?(?:samtale|moede|besoeg|konsultation|session|opkald)\w*"
+    # the writer's own plan for tonight ("i aften har jeg træning med holdet")
+    r"|\bi\ (?:dag|aften|eftermiddag|morgen)\ (?:har|skal)\ (?:jeg|vi)\ (?:\w+\ ){0,2}(?:traening|moede|vagt|kursus|oplaeg|undervisning|aftensvagt|nattevagt|timer?|fri)\w*"
     # calling the centre now is no sign that anyone is in danger now
     r"|\b(?:kan|maa|skal|vil)\ (?:hun|han|jeg|vi|klienten|borgeren)\ (?:gerne\ )?(?:ringe|skrive|komme)\ (?:til\ (?:jer|dig|centret|en\ raadgiver)\ )?nu\b"
     r"|\bringe\ til\ jer\ nu\b"
