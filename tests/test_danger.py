@@ -118,6 +118,7 @@ def danger():
         'eksen holder parkeret lige over for hendes arbejde og har skrevet "jeg kan se din bil"',
         "drengen er lige taget fra fritidshjemmet af faren, han har ikke forældremyndighed",
         "en bil har kørt efter os i 15 minutter nu, hvad gør jeg",
+        "vi kan se eksen nede på parkeringspladsen, og hun har fri om ti minutter",
     ],
 )
 def test_danger_now_is_detected(text, danger):
@@ -227,6 +228,7 @@ def test_danger_now_is_detected(text, danger):
         "hun får beskeder fra hans nye profiler hver dag, men der har ikke været trusler om vold. kan hun få tilhold?",
         "han fulgte efter hende i to år, nu er han dømt, og hun spørger hvordan hun kommer videre",
         "jeg har fire borgere lige nu som alle er blevet truet af en eks, hvordan holder jeg til det?",
+        "vi kan se ham ved skolen hver dag når børnene har fri, hvordan dokumenterer vi det?",
     ],
 )
 def test_general_or_past_questions_are_not_acute(text, danger):

@@ -22,7 +22,7 @@ PERSON = r"(?:hende|ham|mig|os|dem|dig|barnet|boernene|boern|born|min\ klient|kl
 LOCATION = r"""(?:doer\w*|dor\b|dore\w*|dooren|vindue\w*|rude\w*|hus\w*|lejlighed\w*|bolig\w*|opgang\w*|trappe\w*|gaard\w*|gade\w*
     |bil\w*|indkoersel\w*|have\w*|kontor\w*|skole\w*|institution\w*|boernehave\w*|vuggestue\w*|arbejd\w*|parkering\w*|station\w*
     |supermarked\w*|butik\w*|bro\w*|gang\w*|reception\w*|ventev\w*rels\w*|garderobe\w*|fortov\w*|hegn\w*|krisecent\w*|hjem\w*|matrikel\w*|kaelder\w*|soveva?erelse\w*
-    |legeplads\w*|venteomraad\w*|entre\w*|hotel\w*|lobby\w*|foyer\w*|postkass\w*|stue\w*|port\w*|badeva?erelse\w*|koekken\w*|altan\w*|carport\w*|skab\w*|hal\b|hallen\w*|\w+hal(?:len)?\b)"""
+    |legeplads\w*|perron\w*|\w*stoppested\w*|venteomraad\w*|entre\w*|hotel\w*|lobby\w*|foyer\w*|postkass\w*|stue\w*|port\w*|badeva?erelse\w*|koekken\w*|altan\w*|carport\w*|skab\w*|hal\b|hallen\w*|\w+hal(?:len)?\b)"""
 DANGER = [
     # threats to kill, and threats on life
     _p(r"""\b(?:ihjel|draeb\w*|drab\b|myrd\w*|mord\b|doedstru\w*|dodstru\w*|ikke\ overlev\w*|skyde\w*|skyder|stikke\ \w+\ ned
@@ -112,6 +112,10 @@ DANGER_NOW = [
     _p(
         r"\b(?:han|hun|de|udoeveren|stalkeren|eksen|exen|ex|eks|ekskaeresten|nogen)\ (?:er|staar|star|venter|(?<!hun\ )sidder|holder|lurer)\ (?:lige\ )?(?:her|herude|derude|udenfor|uden\ for|indenfor|bag\ (?:mig|hende|os))\b"
     ),
+    # seen at a place as the message is written ("jeg kan se ham på perronen")
+    _p(rf"""\b(?:jeg|vi|hun|de)\ kan\ (?:lige\ )?se\ (?:ham|eksen|exen|stalkeren|udoeveren|manden|faren)\ (?:\w+\ ){{0,2}}
+        (?:paa|ved|uden\ ?for|udenfor|foran|i|nede\ i|ude\ paa|nede\ paa)\ (?:\w+\ ){{0,3}}{LOCATION}
+        (?!.{{0,60}}\b(?:hver|tit|ofte|altid|dagligt|nogle\ gange|af\ og\ til)\b)"""),
     # watched, heard, found (following on its own is in NEEDS_NOW: case stories use it as a habit)
     _p(r"""\bgaar\ \w+\ (?:meter\ )?bag\b
         |\bbag\ (?:mig|hende|os)\b|fundet\ ud\ af\ hvor\ (?:jeg|hun|han|vi|de)\ bor|hoere\w*\ ham|hore\w*\ ham|kan\ hoere|\blyder\ (?:\w+\ ){0,2}(?:raab|skrig|slag|bank|braget)"""),
