@@ -86,6 +86,19 @@ def test_a_stored_model_predicts_the_same(trained):
     np.testing.assert_allclose(clf.probabilities(fresh), loaded.probabilities(again), atol=1e-9)
 
 
+def test_min_df_leaves_out_ngrams_of_a_single_example_and_a_stored_model_keeps_the_vocabulary(tmp_path):
+    storage, resource = LocalModelStorage(tmp_path), Resource("classifier")
+    clf = classifier_class().create({"meaning_weight": 0.0, "min_df": 2}, storage, resource, None)
+    clf.train(TrainingData(training_examples=[message(t, i) for i, texts in EXAMPLES.items() for t in texts]))
+    words = clf.vecs[1].vocabulary_
+    assert "tilhold" in words and "hvordan" in words  # in two examples or more
+    assert "eksen" not in words and "log" not in words  # in one example only
+    loaded = classifier_class().load({"meaning_weight": 0.0, "min_df": 2}, storage, resource, None)
+    assert loaded.vecs[1].vocabulary == words
+    [m] = loaded.process([message("hvordan får man et tilhold")])
+    assert m.get(INTENT)["name"] == "restraining_order"
+
+
 def test_without_meaning_features_the_ngrams_decide_alone(trained):
     clf, _, _ = trained
     [m] = clf.process([message("hvordan får man et tilhold mod ham")])

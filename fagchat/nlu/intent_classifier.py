@@ -55,13 +55,18 @@ def vectorizers(config: Dict[Text, Any], vocabularies: Optional[List[Dict[str, i
     vocab = vocabularies or [None, None]
     return [
         TfidfVectorizer(
-            analyzer="char_wb", ngram_range=tuple(config["char_ngrams"]), sublinear_tf=True, vocabulary=vocab[0]
+            analyzer="char_wb",
+            ngram_range=tuple(config["char_ngrams"]),
+            sublinear_tf=True,
+            min_df=int(config["min_df"]),
+            vocabulary=vocab[0],
         ),
         TfidfVectorizer(
             analyzer="word",
             ngram_range=tuple(config["word_ngrams"]),
             sublinear_tf=True,
             token_pattern=WORD_PATTERN,
+            min_df=int(config["min_df"]),
             vocabulary=vocab[1],
         ),
     ]
@@ -79,6 +84,8 @@ class LinearIntentClassifier(FromConfig, IntentClassifier):
             "word_ngrams": [1, 2],
             # Inverse regularisation strength; 30-100 scored alike, 100 slightly best.
             "C": 100.0,
+            # N-grams seen in fewer training examples than this are left out (README: figures).
+            "min_df": 1,
             "ranking_length": 10,
             # Weight of the sentence-meaning model's vote against the n-gram model's (0: off).
             "meaning_weight": 1.0,
