@@ -16,7 +16,7 @@ ACUTE_START = "**Er nogen i fare lige nu, så ring 112.**"
 # the target the README says so. The look-alike gate went from 3 to 4 in the dev7 round:
 # the one new false alarm is the classifier's (0.72), which a weakly general wording no
 # longer outweighs above 0.70 (fagchat/nlu/danger.py, FAIRLY_SURE); first contact was 4.
-# The dev8 to dev12 rounds left both where they were (94/95, 4/78).
+# The dev8 to dev13 rounds left both where they were (94/95, 4/78).
 BLIND_GATES = {"danger_blind": 1, "lookalikes_blind": 4}
 
 
