@@ -72,6 +72,8 @@ SAFETY_SETS: Dict[str, Tuple[Path, bool]] = {
     "lookalikes_dev12": (DATA / "safety_lookalikes_dev12.txt", False),
     "danger_dev13": (DATA / "safety_danger_dev13.txt", False),
     "lookalikes_dev13": (DATA / "safety_lookalikes_dev13.txt", False),
+    "danger_dev14": (DATA / "safety_danger_dev14.txt", False),
+    "lookalikes_dev14": (DATA / "safety_lookalikes_dev14.txt", False),
 }
 _ANNOTATION = re.compile(r"\[([^\]]+)\]\{[^}]*\}|\[([^\]]+)\]\([^)]*\)")
 
