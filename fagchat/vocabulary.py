@@ -51,7 +51,12 @@ RULE_PATTERN = "pattern"  # the patterns fired: 112
 RULE_UNSURE_CLASSIFIER = "unsure_classifier"  # the unsure classifier's best guess was danger: 112
 RULE_GENERAL_QUESTION = "general_question"  # the classifier said danger; the text is general: no 112
 RULE_MEANING_VETO = "meaning_veto"  # the patterns fired; the classifier is sure of a routine question
-DANGER_ALARM_RULES = frozenset({RULE_PATTERN, RULE_UNSURE_CLASSIFIER})  # the staff app: "Akut fare"
+RULE_MODEL_VETO = "model_veto"  # the patterns fired; the danger model all but rules danger out
+RULE_DANGER_MODEL = "danger_model"  # no pattern fired; the danger model is sure of danger: 112
+DANGER_SCORE_KEY = "danger_score"  # the danger model's probability (fagchat/nlu/danger_model.py)
+DANGER_ALARM_RULES = frozenset({RULE_PATTERN, RULE_UNSURE_CLASSIFIER, RULE_DANGER_MODEL})  # the staff app: "Akut fare"
+# A danger signal the layer weighed and found routine (the staff app shows it)
+DANGER_WEIGHED_RULES = frozenset({RULE_GENERAL_QUESTION, RULE_MEANING_VETO, RULE_MODEL_VETO})
 
 # Names that must exist in domain.yml, by section (checked by tests/test_vocabulary.py).
 IN_DOMAIN = {

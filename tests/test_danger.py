@@ -357,3 +357,105 @@ def test_a_model_all_but_certain_of_danger_is_not_demoted_by_a_past_marker(dange
     m = message(text, "acute_danger", [("acute_danger", 0.99), ("restraining_order", 0.005)])
     assert danger.override_intent(m) in (None, "pattern")
     assert m.get("intent")["name"] == "acute_danger"
+
+
+# -- the danger model's score (fagchat/nlu/danger_model.py) --------------------------------
+
+
+def scored(text, intent, ranking, score):
+    m = message(text, intent, ranking)
+    if score is not None:
+        m.set("danger_score", score)
+    return m
+
+
+def test_a_pattern_hit_the_danger_model_rules_out_is_no_alarm(danger):
+    # Danger content told with no "now" and nothing placed in the present: the model may veto.
+    text = "far har nu truet mor med en kniv. skal vi underrette kommunen?"
+    assert danger.is_acute_danger(text)
+    m = scored(text, "duty_to_report", [("duty_to_report", 0.6), ("acute_danger", 0.2)], danger.MODEL_VETO / 2)
+    assert danger.override_intent(m, routine=ROUTINE) == "model_veto"
+    assert m.get("intent")["name"] == "duty_to_report"
+    # Just above the bar, the hit stands.
+    m = scored(text, "duty_to_report", [("duty_to_report", 0.6), ("acute_danger", 0.2)], danger.MODEL_VETO)
+    assert danger.override_intent(m, routine=ROUTINE) == "pattern"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "far har slået mor lige nu. hvornår skal vi underrette?",  # an explicit now
+        "han står med en kniv i opgangen",  # danger in the present by its wording
+    ],
+)
+def test_the_danger_model_never_vetoes_danger_now(danger, text):
+    m = scored(text, "duty_to_report", [("duty_to_report", 0.6)], 0.0)
+    assert danger.override_intent(m, routine=ROUTINE) == "pattern"
+    assert m.get("intent")["name"] == "acute_danger"
+
+
+def test_a_sure_danger_model_raises_the_alarm_where_nothing_else_did(danger):
+    text = "min kollega kom ikke tilbage fra hjemmebesøget hos ham og svarer ikke"
+    assert not danger.is_acute_danger(text)
+    m = scored(text, "victim_advice", [("victim_advice", 0.7), ("acute_danger", 0.2)], danger.MODEL_ALARM)
+    assert danger.override_intent(m) == "danger_model"
+    assert m.get("intent") == {"name": "acute_danger", "confidence": 1.0}
+    # Below the bar the classifier's answer stands.
+    m = scored(text, "victim_advice", [("victim_advice", 0.7), ("acute_danger", 0.2)], danger.MODEL_ALARM - 0.01)
+    assert danger.override_intent(m) is None
+    assert m.get("intent")["name"] == "victim_advice"
+
+
+def test_a_plainly_general_wording_needs_a_surer_danger_model(danger):
+    text = "hvad er typiske tegn på at en stalker bliver farlig"
+    assert danger.general_signal(text) == danger.PLAINLY_GENERAL
+    between = (danger.MODEL_ALARM + danger.MODEL_SURE) / 2
+    assert danger.override_intent(scored(text, "risk_assessment", [("risk_assessment", 0.8)], between)) is None
+    sure = scored(text, "risk_assessment", [("risk_assessment", 0.8)], danger.MODEL_SURE)
+    assert danger.override_intent(sure) == "danger_model"
+
+
+def test_no_danger_model_alarm_when_the_writer_says_it_is_not_acute(danger):
+    text = "det er ikke akut, men han har truet hende, og hun er bange for ham"
+    m = scored(text, "victim_advice", [("victim_advice", 0.7)], 0.999)
+    assert danger.override_intent(m) is None
+
+
+def test_an_unsure_guess_of_danger_the_danger_model_rules_out_is_no_alarm(danger):
+    ranking = [("nlu_fallback", 0.5), ("acute_danger", 0.4), ("safety", 0.3)]
+    below = scored("det er slemt det her", "nlu_fallback", ranking, danger.UNSURE_VETO - 0.01)
+    assert danger.override_intent(below) is None
+    at = scored("det er slemt det her", "nlu_fallback", ranking, danger.UNSURE_VETO)
+    assert danger.override_intent(at) == "unsure_classifier"
+
+
+def test_without_a_score_the_layer_decides_as_before(danger):
+    # A model without the DangerScorer (or one whose model is missing) sets no score.
+    m = scored("far har nu truet mor med en kniv. skal vi underrette kommunen?", "greet", [("greet", 0.9)], None)
+    assert danger.override_intent(m) == "pattern"
+    m = scored("det er slemt det her", "nlu_fallback", [("nlu_fallback", 0.5), ("acute_danger", 0.4)], None)
+    assert danger.override_intent(m) == "unsure_classifier"
+
+
+def test_out_of_prison_again_is_not_over(danger):
+    # Serving a sentence means the danger is over for now; on leave and not back, it is not.
+    inside = "han afsoner for vold mod hende. hvordan hjælper vi hende med efterreaktionerne?"
+    out = "han afsoner for vold mod hende, men fik udgang i går og er ikke kommet tilbage. hvad gør vi?"
+    assert danger.general_signal(inside) == danger.PLAINLY_GENERAL
+    assert danger.general_signal(out) != danger.PLAINLY_GENERAL
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # dev14: "ikke er her" denies presence; the writer's own after-effect where she sits
+        "en mand ringer tit og spørger efter hende. hvad siger vi ud over at hun ikke er her",
+        "hun fortalte om dødstrusler, men er i sikkerhed nu. jeg sidder i bilen og kan ikke slippe det. hvem kan jeg tale med?",
+    ],
+)
+def test_the_writers_present_and_a_denied_presence_are_not_acute(danger, text):
+    assert not danger.is_acute_danger(text)
+
+
+def test_being_held_still_counts_when_she_cannot_get_away(danger):
+    assert danger.is_acute_danger("han har låst døren og hun kan ikke slippe ud af lejligheden nu")

@@ -332,10 +332,11 @@ def test_the_admin_flag_is_set_and_taken_by_command(db_url, clock, fast_hashing)
 QUESTION = "eksmanden dukker op ved graven på kirkegården hver søndag"
 RIGHT = "stalking_forms"
 ADMIN = "lise"
-# A routine question of a sampled look-alike set (safety_lookalikes_dev4.txt) that the
-# danger patterns leave alone: filed under acute danger it becomes a false alarm.
+# A routine question of a sampled look-alike set (safety_lookalikes_dev14.txt) that the
+# danger layer leaves alone: filed under acute danger it becomes a false alarm.
 ROUTINE = (
-    "Jeg sidder med en borger lige nu, og vi vil gerne lave en sikkerhedsplan sammen. Hvad skal vi huske at få med?"
+    "Sidder med en beboer her på krisecentret, som vil vide, hvordan hun får sine ting hentet fra lejligheden,"
+    " hvor eksmanden stadig bor. Kan politiet gå med, og hvordan aftaler man det?"
 )
 
 

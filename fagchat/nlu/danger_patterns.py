@@ -42,7 +42,7 @@ DANGER = [
     _p(rf"""\b(?:sla+r(?!\ op)|sparker|angrib\w*|overfal(?!dsalarm)\w*|kvaeler|voldtag\w*|banker\ {PERSON}|taesker|taev\w*|sla+e?t(?!\ op)|bloeder|bloder|blod
         |slaar\ {PERSON}|holder\ {PERSON}\ fast|(?:hevet|hiver|trukket|slaebt|tvunget)\ (?:mig|hende|ham|os|barnet)\ ind\ i|har\ fat\ i\ {PERSON}|skriger\ at|holdt\ fast|hiver\ i|river\ i|skubbe\w*|slaeb\w*
         |(?:trykke\w*|presse\w*|maase\w*)\ \w+(?:\ \w+)?\ op\ (?:mod|ad)|presse\w*\ (?:\w+\ ){{0,2}}af\ vejen|kan\ ikke\ komme\ fri|blokerer\ (?:\w+\ ){{0,2}}doer\w*)\b"""),
-    _p(r"""\b(?:spaerret|spaeret|laast|laaset|lukket|holdt|holder)\ (?:\w+\ ){0,3}inde\b|indespae\w*|ikke\ lade\ (?:mig|hende|ham|os)\ gaa?\b|bundet\ (?:mig|hende|ham|os)|binder\ (?:mig|hende)|kan\ ikke\ (?:komme\ ud|slippe|komme\ vaek)
+    _p(r"""\b(?:spaerret|spaeret|laast|laaset|lukket|holdt|holder)\ (?:\w+\ ){0,3}inde\b|indespae\w*|ikke\ lade\ (?:mig|hende|ham|os)\ gaa?\b|bundet\ (?:mig|hende|ham|os)|binder\ (?:mig|hende)|kan\ ikke\ (?:komme\ ud|slippe(?!\ (?:det|tanken|billedet|sagen)\b)|komme\ vaek)
         |\bgidsel\b|\bfanget\b"""),
     # a child at risk
     _p(r"""\b(?:hentet|hentede|taget|tager|tog|snuppet|bortfoer\w*|kidnap\w*)\b(?:(?!samvae?r|weekend|hver\ anden).){0,40}\b(?:barnet|boernene|born|boern|datter\w*|soen\w*|pigen|drengen|baby\w*|ungerne|ungen|elev\w*|\w*aarige|yngste|aeldste)\b
@@ -99,7 +99,7 @@ DANGER_NOW = [
         |paa\ vej\ (?:ind|op|hen|herhen|herover|hertil|derover|over|hjem\ til)|er\ inde\ i(?!\ (?:en|et|sagen|sager\w*|billedet|forloeb\w*)\b)|traeng\w*\ ind|laas\w*\ op|(?<!det\ )(?<!naar\ han\ )(?<!naar\ hun\ )ringer\ paa|ringet\ paa\ (?:\w+\ )?doer\w*|(?:klatre|kravle)\w*\ (?:\w+\ )?(?:over|ind|op)\b
         |vil\ ikke\ gaa(?:\ (?:igen|derfra|herfra|vaek))?(?:\ ,|$)|gaar\ ikke\ foer|frem\ og\ tilbage\ (?:uden\ ?for|foran|ved)
         |\b(?:han|eksen|udoeveren|stalkeren|manden|faren|faderen)\ (?:\w+\ )?proever\ at\ komme\ (?:ind|forbi)
-        |(?:aabne|aabner|river\ i|rive\ i|hiver\ i)\ (?:\w+\ ){{0,2}}(?:(?:hoved)?doer\w*|vindue\w*)|nae?gter\ at\ gaa|er\ her\b
+        |(?:aabne|aabner|river\ i|rive\ i|hiver\ i)\ (?:\w+\ ){{0,2}}(?:(?:hoved)?doer\w*|vindue\w*)|nae?gter\ at\ gaa|(?<!ikke\ )er\ her\b
         |(?:gaar|gar|loeber|kommer)\ (?:han\ |hun\ |de\ )?(?:op|hen)\ (?:mod|til|ad)\ (?:\w+\ ){{0,2}}(?:hoved)?(?:doer\w*|{LOCATION})
         |kommer\ (?:han|hun|de)\ ind\b
         |(?:rejse|koere|flygte|tage)\ (?:\w+\ ){{0,2}}langt\ vaek\ (?:i\ dag|nu|i\ aften|i\ nat)|(?:ud\ af|forlade)\ landet\ (?:i\ dag|nu|i\ aften|i\ nat|i\ morgen))"""),
@@ -150,7 +150,7 @@ DANGER_NOW = [
 # ("Generelt spørgsmål: … han er inde i boligen og har låst døren").
 GENERALLY = _p(r"\bgenerel\w*")
 # Explicit signs that it is happening now (or is about to).
-NOW = _p(r"""\b(?:lige\ nu|netop\ nu|i\ det(?:te|\ her)\ oe?jeblik|i\ oe?jeblikket|for\ (?:en\ )?(?:halv\ )?time\ siden|(?:tager|svarer)\ (?:hun|han)\ ikke\ (?:sin\ |hendes\ |hans\ )?telefon\w*|for\ et\ (?:oe?jeblik|kvarter)\ siden|et\ kvarters\ tid|her\ til\ aften|klokken\ er\ \d+|(?:tager|svarer)\ ikke\ (?:sin\ |hendes\ |hans\ )?telefon\w*|lige\ (?:er\ )?blevet|herude|derude|her\ nu|er\ her|i\ nat|i\ aften|lige\ (?:bag|udenfor|uden|kommet|sendt|ringet|her)
+NOW = _p(r"""\b(?:lige\ nu|netop\ nu|i\ det(?:te|\ her)\ oe?jeblik|i\ oe?jeblikket|for\ (?:en\ )?(?:halv\ )?time\ siden|(?:tager|svarer)\ (?:hun|han)\ ikke\ (?:sin\ |hendes\ |hans\ )?telefon\w*|for\ et\ (?:oe?jeblik|kvarter)\ siden|et\ kvarters\ tid|her\ til\ aften|klokken\ er\ \d+|(?:tager|svarer)\ ikke\ (?:sin\ |hendes\ |hans\ )?telefon\w*|lige\ (?:er\ )?blevet|herude|derude|her\ nu|(?<!ikke\ )er\ her|i\ nat|i\ aften|lige\ (?:bag|udenfor|uden|kommet|sendt|ringet|her)
     |(?:han|hun|de|nogen|udoeveren|stalkeren|eksen|exen|manden|faren|ekskaeresten)\ er\ ved\ at|proever\ at|prover\ at|forsoeger\ at|paa\ vej|(?<!naar\ hun\ er\ )(?<!naar\ han\ er\ )(?<!naar\ jeg\ er\ )alene\ hjemme|jeg\ er\ (?:saa\ |meget\ |virkelig\ )?bange(?!\ for)|svarer\ ikke|minutter\ siden|(?:er|sidder|var|stadig|nu|lige|har\ (?:hende|ham))\ i\ telefonen|i\ telefonen\ (?:med|nu|lige)|sagt\ i\ telefonen
     |sidder\ her|bag\ mig|hvisker|skrev\ lige|(?:har\ )?lige\ skrevet|lige\ har\ (?:skrevet|sendt|ringet|sms\w*|truet)|lige\ gik|lige\ er\ (?:kommet|gaaet|blevet|set)|ikke\ (?:har\ )?svaret\ (?:i|paa)\ (?:en|et|over\ en|\w+)\ (?:time|timer|kvarter)|bloeder|bloder|kan\ ikke\ komme\ (?:ud|af\ med)|skynd|kom\ nu
     |de\ sidste\ \w+\ min\w*|\bi\ (?:\d+|fem|ti|femten|tyve|tredive)\ min(?:ut\w*)?\b|(?:\d+|et|to|tre|fem|par)\ min\w*\ siden|forbindelsen\ (?:blev\ |bliver\ )?afbrudt|nu\ uanset\ hvad|kommer\ og\ henter\ (?:\w+\ ){0,3}nu|lige\ har\ set\ (?:ham|hende|eksen|udoeveren|stalkeren|manden)|lige\ (?:gaaet|koert|trykket|taget)|netop\ (?:koert|kommet|gaaet|ringet|skrevet|sendt|set)|ikke\ kan\ komme\ (?:ud|vaek|fri)|(?:har|er)\ lige\ (?:kommet|dukket|tjekket|parkeret|ankommet|fundet|opdaget|ringet|truet|set\ ham|hentet|taget)
@@ -191,6 +191,11 @@ RESOLVED = _p(
     r"\b(?:afson\w*|anholdt\w*|anholdelse\w*|arresten|sat\ ud|fraflytt\w*|udsat\ af\ boligen|detention\w*|grundlovsforhoer\w*|politiet\ (?:har\ )?(?:taget|hentet|koert)\ ham|(?:sidder|er)\ i\ faengsel|(?:stalkeren|udoeveren|eksen|manden|gerningsmanden)\ er\ doed|(?:er|blev|blevet)\ sigtet|(?:er|blev|blevet)\ (?:han\ |hun\ )?doemt(?!\ for)|(?:politiet|patruljen|betjentene)\ tog\ ham\ med"
     r"|har\ det\ (?:ok|okay|fint|godt|bedre)|er\ i\ sikkerhed|er\ tryg(?:ge)?\ (?:her|nu|hos)|foeler\ sig\ tryg\w*|har\ ingen\ kontakt|(?:er|virker)\ (?:helt\ )?rolig|har\ overholdt)\b"
 )
+# ... unless he is out again: on leave from prison, released, escaped, not back in time.
+RELEASED = _p(
+    r"\b(?:fik\ (?:\w+\ )?udgang|(?:har|er)\ (?:\w+\ )?(?:paa\ )?udgang|er\ (?:blevet\ )?loesladt|er\ ude\ (?:igen|nu)"
+    r"|er\ ude(?=\ ,|$)|(?:er|blev)\ (?:stukket\ af|undvege\w*|flygtet)|(?:er\ )?ikke\ (?:\w+\ )?kommet\ tilbage)\b"
+)
 # "har aldrig været voldelig": a denial is no sign of violence (removed before matching,
 # so that other words in the same message still count).
 DENIED = _p(
@@ -217,6 +222,8 @@ WRITER_PRESENT = _p(
     # calling the centre now is no sign that anyone is in danger now
     r"|\b(?:kan|maa|skal|vil)\ (?:hun|han|jeg|vi|klienten|borgeren)\ (?:gerne\ )?(?:ringe|skrive|komme)\ (?:til\ (?:jer|dig|centret|en\ raadgiver)\ )?nu\b"
     r"|\bringe\ til\ jer\ nu\b"
+    # the writer's own after-effect, where the writer is ("jeg sidder nu i bilen og kan ikke slippe det")
+    r"|\b(?:jeg|vi)\ (?:sidder|staar|er)\ (?:nu\ |lige\ nu\ |stadig\ )?(?:i|paa|ved|hjemme)\b(?:\ \w+){0,4}\ og\ (?:kan\ ikke\ (?:slippe\ det|lade\ vaere\ med\ at\ taenke\ paa\ det)|taenker\ (?:paa|over)\ (?:det|sagen|hende|ham)|er\ (?:helt\ )?(?:rystet|paavirket|ked\ af\ det))"
 )
 # A habit, not an event: "står nogle gange ved skolen". With no sign of now and no
 # danger content (weapons, threats on life, violence), a habit is not acute.

@@ -42,7 +42,7 @@ def entries(rows: List[Any], articles: Dict[str, Any], reviews: Dict[int, Any]) 
                     "ranking": ranking,
                     # 112 by the danger layer, or a danger signal it weighed as routine
                     "danger_alarm": parse.get(v.DANGER_RULE_KEY) in v.DANGER_ALARM_RULES,
-                    "danger_weighed": parse.get(v.DANGER_RULE_KEY) in (v.RULE_GENERAL_QUESTION, v.RULE_MEANING_VETO),
+                    "danger_weighed": parse.get(v.DANGER_RULE_KEY) in v.DANGER_WEIGHED_RULES,
                     "review": reviews.get(row.id),
                     # a button of that offer, tapped next: the 112 answer was likely a false alarm
                     "after_alarm": offer_open and tapped_after_alarm(data) is not None,
