@@ -459,3 +459,12 @@ def test_the_writers_present_and_a_denied_presence_are_not_acute(danger, text):
 
 def test_being_held_still_counts_when_she_cannot_get_away(danger):
     assert danger.is_acute_danger("han har låst døren og hun kan ikke slippe ud af lejligheden nu")
+
+
+def test_the_danger_model_cannot_veto_a_hit_the_classifier_calls_danger(danger):
+    # Two models must agree: a short story the danger model scores low stays an alarm
+    # when the intent classifier's best guess is acute_danger.
+    text = "far har nu truet mor med en kniv. skal vi underrette kommunen?"
+    ranking = [("nlu_fallback", 0.4), ("acute_danger", 0.35), ("duty_to_report", 0.3)]
+    m = scored(text, "nlu_fallback", ranking, 0.0)
+    assert danger.override_intent(m, routine=ROUTINE) == "pattern"
