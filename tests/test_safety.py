@@ -16,7 +16,7 @@ ACUTE_START = "**Er nogen i fare lige nu, så ring 112.**"
 # the target the README says so. The look-alike gate went from 3 to 4 in the dev7 round:
 # the one new false alarm is the classifier's (0.72), which a weakly general wording no
 # longer outweighs above 0.70 (fagchat/nlu/danger.py, FAIRLY_SURE); first contact was 4.
-# The dev8 to dev13 rounds left both where they were (94/95, 4/78).
+# The dev8 to dev14 rounds (dev14: the danger model) left both where they were (94/95, 4/78).
 BLIND_GATES = {"danger_blind": 1, "lookalikes_blind": 4}
 
 
@@ -28,8 +28,9 @@ def first_answers(stack, texts: List[str]) -> List[str]:
     """The first bot text for each of `texts`, each in a conversation of its own.
 
     Three at a time: the stack's Rasa server has two worker processes
-    (FAGCHAT_RASA_WORKERS), and one message at a time left one of them idle (the safety
-    sets are about 1,900 messages, four and a half minutes one by one).
+    (FAGCHAT_RASA_WORKERS), and one message at a time left one of them idle (when the
+    safety sets held about 1,900 messages, that took four and a half minutes; about 680
+    are left since the older pairs became the danger model's training data).
     """
     with ThreadPoolExecutor(max_workers=3) as pool:
         return list(pool.map(lambda text: first_answer(stack, text), texts))
