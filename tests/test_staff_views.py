@@ -136,13 +136,14 @@ def test_conversation_marks_acute_danger_and_handover(seeded_staff):
     assert "Svar om akut fare" in text and "Akut fare (regel)" in text and "Henvisning" in text
 
 
-def test_a_danger_signal_weighed_as_a_routine_question_is_named_so(staff, db_url):
+@pytest.mark.parametrize("rule", [vocabulary.RULE_MEANING_VETO, vocabulary.RULE_MODEL_VETO])
+def test_a_danger_signal_weighed_as_a_routine_question_is_named_so(staff, db_url, rule):
     vetoed = sample.Turn(
         "han truede hende med kniv sidste år, hvornår skal vi underrette?",
         "duty_to_report",
         0.93,
         article="duty_to_report",
-        danger_rule=vocabulary.RULE_MEANING_VETO,
+        danger_rule=rule,
     )
     seed(db_url, [("c-veto", [vetoed], NOW - DAY)])
     assert staff.login().status == 303
