@@ -245,7 +245,9 @@ def override_intent(message: Message, threshold: float = 0.5, routine: FrozenSet
 
     - the patterns fire → `acute_danger` (confidence 1.0), unless the hit rests on danger
       content alone and the model is all but sure (VETO) of one of the `routine`
-      intents (those with an article): `_routine_question`;
+      intents (those with an article): `_routine_question`; or unless the danger model
+      all but rules it out and the classifier agrees (`_model_rules_out`);
+    - nothing else fired but the danger model is sure (`_model_alarm`) → `acute_danger`;
     - the model is unsure but its best guess is `acute_danger` → `acute_danger`,
       unless the text is plainly general (below);
     - the model says `acute_danger` but the text is plainly a general, past or

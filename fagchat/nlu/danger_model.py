@@ -41,6 +41,7 @@ from fagchat import vocabulary
 from fagchat.nlu.component import FromConfig
 from fagchat.nlu.danger_patterns import fold
 from fagchat.nlu.intent_classifier import vectorizers
+from fagchat.nlu.testsets import read_lines  # the one reader of one-message-a-line files
 from fagchat.settings import ROOT
 
 logger = logging.getLogger(__name__)
@@ -53,21 +54,12 @@ def example_files(directory: Path) -> List[Path]:
     return sorted(directory.glob(DANGER_FILES)) + sorted(directory.glob(LOOKALIKE_FILES))
 
 
-def _lines(path: Path) -> List[str]:
-    """The messages of an example file: one a line; '#' starts a comment."""
-    return [
-        line.strip()
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-
-
 def safety_examples(directory: Path) -> Tuple[List[str], List[bool]]:
     """(texts, is danger) from the danger and look-alike files of `directory`."""
     texts: List[str] = []
     labels: List[bool] = []
     for path in example_files(directory):
-        lines = _lines(path)
+        lines = read_lines(path)
         texts += lines
         labels += [path.match(DANGER_FILES)] * len(lines)
     return texts, labels
